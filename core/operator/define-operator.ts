@@ -1,0 +1,101 @@
+/**
+ * `defineOperator`: an operator is data, declared once — id, version, params schema (TypeBox, so
+ * the params type is derived from the schema), typed ports, static shape inference, and `run`.
+ */
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Tensor } from '@tensorflow/tfjs-core';
+import type { RunContext, StaticContext } from './context.js';
+import type { Port, PortMap, Shape } from './ports.js';
+import type { JsonMeta, JsonValue, Meta, Table, TableMeta, TensorMeta, TensorsMeta } from './values.js';
+
+type Optional<P, V> = P extends { optional: true } ? V | undefined : V;
+
+type ValueOf<P extends Port> = P extends { kind: 'tensor'; variadic: true }
+  ? Tensor[]
+  : P extends { kind: 'tensor' }
+    ? Tensor
+    : P extends { kind: 'tensors' }
+      ? Record<string, Tensor>
+      : P extends { kind: 'table' }
+        ? Table
+        : JsonValue;
+
+type MetaOf<P extends Port> = P extends { kind: 'tensor'; variadic: true }
+  ? TensorMeta[]
+  : P extends { kind: 'tensor' }
+    ? TensorMeta
+    : P extends { kind: 'tensors' }
+      ? TensorsMeta
+      : P extends { kind: 'table' }
+        ? TableMeta
+        : JsonMeta;
+
+/** What shape inference returns for an output: a tensor's shape (dtype from the port), or a meta. */
+type InferredOf<P extends Port> = P extends { kind: 'tensor' } ? Shape | TensorMeta : MetaOf<P>;
+
+export type InputValues<I extends PortMap> = { [K in keyof I]: Optional<I[K], ValueOf<I[K]>> };
+export type OutputValues<O extends PortMap> = { [K in keyof O]: Optional<O[K], ValueOf<O[K]>> };
+export type InputMetas<I extends PortMap> = { [K in keyof I]: Optional<I[K], MetaOf<I[K]>> };
+export type InferredOutputs<O extends PortMap> = { [K in keyof O]?: InferredOf<O[K]> };
+
+export interface OperatorSpec<P extends TSchema, I extends PortMap, O extends PortMap> {
+  /** `family.name`, lower case: `math.matmul`. */
+  id: string;
+  /** Bump when results change: it is part of every cache key. */
+  version: number;
+  /** One line: what it computes (the formula where there is one). */
+  summary: string;
+  /** Longer docs: reference, conventions, tolerances. */
+  description?: string;
+  params: P;
+  inputs: I;
+  outputs: O;
+  /** Draws random numbers from `ctx.seed`: the seed enters the cache key. */
+  stochastic?: boolean;
+  /**
+   * Static shape/dtype inference from input metas and params. Throw ShapeError on a mismatch.
+   * Called only when every connected tensor input has a known rank. Omitted outputs stay unknown.
+   */
+  shape?: (inputs: InputMetas<I>, params: Static<P>, ctx: StaticContext) => InferredOutputs<O>;
+  /**
+   * Extra cache-key material that params alone do not capture, such as the bytes of a file the
+   * operator reads. Called before every run; keep it cheap relative to `run`.
+   */
+  fingerprint?: (params: Static<P>, ctx: StaticContext) => string;
+  run: (
+    inputs: InputValues<I>,
+    params: Static<P>,
+    ctx: RunContext,
+  ) => OutputValues<O> | Promise<OutputValues<O>>;
+}
+
+/** An operator as the engine holds it, its generic types erased. */
+export interface Operator {
+  readonly id: string;
+  readonly version: number;
+  readonly summary: string;
+  readonly description?: string;
+  readonly params: TSchema;
+  readonly inputs: PortMap;
+  readonly outputs: PortMap;
+  readonly stochastic: boolean;
+  readonly shape?: (inputs: Record<string, Meta | Meta[] | undefined>, params: any, ctx: StaticContext) => Record<string, Shape | Meta | undefined>;
+  readonly fingerprint?: (params: any, ctx: StaticContext) => string;
+  readonly run: (inputs: Record<string, unknown>, params: any, ctx: RunContext) => unknown;
+  /** Marks objects made by defineOperator, so plugin loading can find them among a module's exports. */
+  readonly __kernelflowOperator: true;
+}
+
+export function defineOperator<P extends TSchema, const I extends PortMap, const O extends PortMap>(
+  spec: OperatorSpec<P, I, O>,
+): Operator {
+  return Object.freeze({
+    ...spec,
+    stochastic: spec.stochastic ?? false,
+    __kernelflowOperator: true as const,
+  }) as unknown as Operator;
+}
+
+export function isOperator(value: unknown): value is Operator {
+  return typeof value === 'object' && value !== null && (value as Operator).__kernelflowOperator === true;
+}
