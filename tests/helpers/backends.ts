@@ -1,24 +1,33 @@
 /**
- * Backends for tests: run one suite on every backend usable on this machine.
- * `KERNELFLOW_TEST_BACKENDS=cpu,wasm` narrows the list.
+ * Backends for tests: run one suite on every backend usable on this machine — wasm and cpu
+ * always, webgpu when Dawn finds an adapter. `KERNELFLOW_TEST_BACKENDS=cpu,wasm` narrows the list.
  */
-import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import { createRequire } from 'node:module';
-import path from 'node:path';
+import { activateBackend, isBackendName, probeBackend } from '../../core/run/backends.js';
 
-const require = createRequire(import.meta.url);
+const listed = process.env.KERNELFLOW_TEST_BACKENDS?.split(',').map((s) => s.trim()).filter(Boolean);
+const narrowed = listed?.length ? listed : undefined;
 
+// Top-level await: `testBackends()` is called while vitest collects suites, so it must be sync.
+// Skip the Dawn probe (≈0.2 s per test file) when the list is narrowed without webgpu.
+const webgpuProbe = narrowed && !narrowed.includes('webgpu') ? undefined : await probeBackend('webgpu');
+
+/** True when webgpu suites should run: Dawn found an adapter here (hardware or software). */
+export const hasWebgpu = webgpuProbe?.usable ?? false;
+
+/** Why webgpu suites skip here ('' when they run): put it in the skipped suite's title. */
+export const webgpuSkipReason = hasWebgpu
+  ? ''
+  : webgpuProbe
+    ? `no WebGPU adapter: ${webgpuProbe.reason}`
+    : 'webgpu not in KERNELFLOW_TEST_BACKENDS';
+
+/** Makes `name` the active tfjs backend (throws BackendError when it is not usable here). */
 export async function useBackend(name: string): Promise<void> {
-  if (name === 'wasm') {
-    const wasm = await import('@tensorflow/tfjs-backend-wasm');
-    const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json'));
-    wasm.setWasmPaths(path.join(dir, 'dist') + path.sep);
-  }
-  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} is not usable`);
+  if (!isBackendName(name)) throw new Error(`unknown backend '${name}'`);
+  await activateBackend(name);
 }
 
+/** The backends a cross-backend suite should loop over on this machine. */
 export function testBackends(): string[] {
-  const env = process.env.KERNELFLOW_TEST_BACKENDS;
-  return env ? env.split(',').map((s) => s.trim()) : ['wasm', 'cpu'];
+  return narrowed ?? ['wasm', 'cpu', ...(hasWebgpu ? ['webgpu'] : [])];
 }

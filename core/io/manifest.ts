@@ -1,0 +1,49 @@
+/**
+ * The run manifest: everything needed to know what ran and to reproduce it bit for bit.
+ */
+import type { JsonValue } from '../operator/values.js';
+import type { CacheStatus, NodeError, NodeStatus } from '../run/events.js';
+
+export interface NodeRecord {
+  op: string;
+  opVersion: number;
+  cacheKey: string;
+  cache: CacheStatus;
+  tier?: 'memory' | 'disk';
+  ms: number;
+  status: NodeStatus;
+  error?: NodeError;
+  /** The backend the node ran on when it differs from the run's (a missing kernel). */
+  fallback?: string;
+  outputs: Record<string, { kind: string; shape?: number[]; dtype?: string }>;
+  /** Facts the operator reported (ctx.note), e.g. the jitter a solver needed. */
+  notes?: Record<string, JsonValue>;
+}
+
+export interface OutputRecord {
+  /** File (or folder) name inside the run folder; absent when the run did not produce it. */
+  file?: string;
+  kind: string;
+  shape?: number[];
+  dtype?: string;
+  /** sha256 of the written bytes (for a tensors record: of its files' hashes in name order). */
+  sha256?: string;
+  node: string;
+  port: string;
+}
+
+export interface Manifest {
+  kernelflow: string;
+  status: 'ok' | 'failed' | 'cancelled';
+  graph: { name: string; file: string; sha256: string };
+  params: Record<string, JsonValue>;
+  seed: number;
+  backend: { name: string; reason: string };
+  versions: { kernelflow: string; tfjs: string; node: string };
+  plugins: Array<{ spec: string; file: string; operators: string[] }>;
+  nodes: Record<string, NodeRecord>;
+  outputs: Record<string, OutputRecord>;
+  warnings: string[];
+  startedAt: string;
+  durationMs: number;
+}

@@ -1,0 +1,72 @@
+/**
+ * Stages 1–3 as one call used by validate, plan and run: load the document, register built-in and
+ * plugin operators, build the DAG, and plan it. Loads no tfjs.
+ */
+import path from 'node:path';
+import { GraphError, pointer, type Diagnostic } from './diagnostics.js';
+import type { ResolvedGraph } from './document/graph-document.js';
+import { loadGraphFile, resolveGraph } from './document/load-graph.js';
+import { buildDag, type Dag } from './graph/build-dag.js';
+import type { JsonValue } from './operator/values.js';
+import { collectOperators, loadPlugin, PluginError, type LoadedPlugin } from './operator/plugins.js';
+import { OperatorDefinitionError, OperatorRegistry } from './operator/registry.js';
+import { planGraph, type Plan } from './plan/plan-graph.js';
+
+export interface PrepareOptions {
+  sets?: Record<string, JsonValue>;
+  /** Extra plugin modules (CLI `--plugin`), resolved against the working directory. */
+  plugins?: string[];
+  /** Do not load the graph's plugins (validate --no-plugins): their nodes are checked only for wiring. */
+  noPlugins?: boolean;
+  /** Backend name that enters cache keys. */
+  backend?: string;
+  dataDirs?: string[];
+  /** A registry to add to (tests, API users with their own operators). */
+  registry?: OperatorRegistry;
+}
+
+export interface Prepared {
+  graph: ResolvedGraph;
+  registry: OperatorRegistry;
+  plugins: LoadedPlugin[];
+  dag: Dag;
+  plan: Plan;
+}
+
+/** A graph file path, or a graph document object. Throws GraphError listing every problem. */
+export async function prepareGraph(source: string | object, options: PrepareOptions = {}): Promise<Prepared> {
+  const graph = typeof source === 'string' ? loadGraphFile(source, { sets: options.sets }) : resolveGraph(source, { sets: options.sets });
+  const registry = options.registry ?? (await createRegistry());
+  const diagnostics: Diagnostic[] = [];
+  const plugins: LoadedPlugin[] = [];
+  const pluginSpecs = [
+    ...(options.noPlugins ? [] : graph.plugins.map((spec, i) => ({ spec, base: graph.dir, at: pointer('plugins', i), file: graph.file }))),
+    ...(options.plugins ?? []).map((spec) => ({ spec, base: process.cwd(), at: '', file: '--plugin' })),
+  ];
+  for (const { spec, base, at, file } of pluginSpecs) {
+    try {
+      plugins.push(await loadPlugin(spec, base, registry));
+    } catch (err) {
+      if (err instanceof PluginError || err instanceof OperatorDefinitionError) {
+        diagnostics.push({ code: 'plugin', file, pointer: at, message: err.message });
+      } else throw err;
+    }
+  }
+  if (diagnostics.length) throw new GraphError(diagnostics);
+  const dag = buildDag(graph, registry, { opaqueUnknownOps: options.noPlugins === true && graph.plugins.length > 0 });
+  const plan = planGraph(dag, { backend: options.backend ?? 'wasm', dataDirs: options.dataDirs });
+  return { graph, registry, plugins, dag, plan };
+}
+
+/** A registry holding the built-in operators, registered the same way as a plugin's. */
+export async function createRegistry(): Promise<OperatorRegistry> {
+  const registry = new OperatorRegistry();
+  const builtins = (await import('../operators/index.js')) as Record<string, unknown>;
+  for (const op of collectOperators(builtins)) registry.register(op, 'kernelflow (built-in)');
+  return registry;
+}
+
+export function relativeToCwd(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel.startsWith('..') ? file : rel;
+}

@@ -1,0 +1,22 @@
+/**
+ * The run's event stream: what `kernelflow run --json` prints as JSON lines and what API users
+ * subscribe to.
+ */
+import type { Progress } from '../operator/context.js';
+
+export type NodeStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
+export type CacheStatus = 'hit' | 'miss' | 'off';
+
+export interface NodeError {
+  code: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export type RunEvent =
+  | { type: 'run-start'; graph: string; backend: string; backendReason: string; nodes: number; plugins: string[]; time: string }
+  | { type: 'node-start'; node: string; op: string; time: string }
+  | { type: 'node-end'; node: string; op: string; status: NodeStatus; cache: CacheStatus; tier?: 'memory' | 'disk'; ms: number; error?: NodeError; fallback?: string }
+  | ({ type: 'progress'; node: string } & Progress)
+  | { type: 'warning'; node?: string; message: string }
+  | { type: 'run-end'; status: 'ok' | 'failed' | 'cancelled'; ms: number };

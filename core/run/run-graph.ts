@@ -1,0 +1,327 @@
+/**
+ * Stages 4–5: run a planned graph. Picks the backend, schedules nodes reactively, serves results
+ * from the cache or computes them through the lifecycle helper, frees each tensor once its last
+ * consumer is done, and returns the outputs (owned by the caller) with a manifest.
+ */
+import { ReplaySubject, lastValueFrom, type Observable } from 'rxjs';
+import { toArray } from 'rxjs/operators';
+import { Cache, defaultCacheDir } from '../cache/cache.js';
+import { fromStored, toStored, type StoredResult, type StoredValue } from '../cache/stored.js';
+import { GraphError } from '../diagnostics.js';
+import { canonicalJson, sha256Hex } from '../io/hash.js';
+import type { Manifest, NodeRecord } from '../io/manifest.js';
+import type { TF } from '../operator/context.js';
+import { OperatorError } from '../operator/errors.js';
+import type { JsonValue, Value } from '../operator/values.js';
+import { type KeyParts } from '../plan/cache-keys.js';
+import { planGraph, type Plan } from '../plan/plan-graph.js';
+import { prepareGraph, type PrepareOptions, type Prepared } from '../prepare.js';
+import { KERNELFLOW_VERSION } from '../version.js';
+import { activateBackend, type BackendName } from './backends.js';
+import { callOperator, collectTensors } from './call-operator.js';
+import type { NodeError, NodeStatus, RunEvent } from './events.js';
+import { scheduleDag } from './schedule.js';
+
+export interface RunOptions extends Omit<PrepareOptions, 'backend'> {
+  backend?: 'auto' | BackendName;
+  /** false turns caching off; otherwise the tiers to use (defaults: 256 MB memory, `.kernelflow/cache`). */
+  cache?: false | { memoryBytes?: number; dir?: string | null };
+  signal?: AbortSignal;
+}
+
+export interface RunResult {
+  status: 'ok' | 'failed' | 'cancelled';
+  /** The graph's outputs that were produced; the caller owns their tensors (see dispose). */
+  outputs: Record<string, Value>;
+  /** The same outputs as plain bytes, for writing. */
+  stored: Record<string, StoredValue>;
+  manifest: Manifest;
+  prepared: Prepared;
+  /** Frees the output tensors. */
+  dispose(): void;
+}
+
+export interface RunHandle {
+  /** Every event of the run, replayed to late subscribers. */
+  events: Observable<RunEvent>;
+  result: Promise<RunResult>;
+}
+
+const NOTES_PORT = '#notes';
+
+/** Runs a graph file or document. `result` rejects with GraphError when the graph is invalid. */
+export function runGraph(source: string | object, options: RunOptions = {}): RunHandle {
+  const events = new ReplaySubject<RunEvent>();
+  const result = execute(source, options, (e) => events.next(e)).then(
+    (r) => {
+      events.complete();
+      return r;
+    },
+    (err) => {
+      events.error(err);
+      throw err;
+    },
+  );
+  // The promise is the primary channel; an unobserved stream error must not crash the process.
+  events.subscribe({ error: () => {} });
+  return { events: events.asObservable(), result };
+}
+
+async function execute(source: string | object, options: RunOptions, emit: (e: RunEvent) => void): Promise<RunResult> {
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const prepared = await prepareGraph(source, { ...options, backend: 'pending' });
+  const active = await activateBackend(options.backend ?? 'auto');
+  const tf = active.tf;
+  const plan = planGraph(prepared.dag, { backend: active.name, dataDirs: options.dataDirs });
+  prepared.plan = plan;
+  const graph = prepared.graph;
+  const warnings: string[] = [];
+  const warn = (message: string, node?: string) => {
+    warnings.push(node ? `${node}: ${message}` : message);
+    emit({ type: 'warning', node, message });
+  };
+  const cache = options.cache === false ? undefined : new Cache({
+    memoryBytes: options.cache?.memoryBytes ?? 256e6,
+    dir: options.cache?.dir === undefined ? defaultCacheDir(process.cwd()) : options.cache.dir,
+    onWarning: (m) => warn(m),
+  });
+  const signal = options.signal ?? new AbortController().signal;
+  emit({ type: 'run-start', graph: graph.name, backend: active.name, backendReason: active.reason, nodes: plan.order.length, plugins: prepared.plugins.map((p) => p.file), time: startedAt.toISOString() });
+
+  const outputNodes = new Set(Object.values(prepared.dag.outputs).map((r) => r.node));
+  const results = new Map<string, Record<string, Value>>();
+  const storedOutputs = new Map<string, StoredResult>();
+  const records: Record<string, NodeRecord> = {};
+  // How many consumers still need each node's values; freed at zero unless it is a graph output.
+  const pending = new Map<string, number>();
+  for (const id of plan.order) pending.set(id, 0);
+  for (const id of plan.order) for (const up of upstreamOf(plan, id)) pending.set(up, pending.get(up)! + 1);
+  const release = (id: string) => {
+    for (const up of upstreamOf(plan, id)) {
+      const left = pending.get(up)! - 1;
+      pending.set(up, left);
+      if (left === 0 && !outputNodes.has(up)) disposeValues(tf, results.get(up));
+    }
+  };
+
+  let barrier: Promise<void> = Promise.resolve();
+  const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
+    const previous = barrier;
+    let open!: () => void;
+    barrier = new Promise<void>((r) => (open = r));
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      open();
+    }
+  };
+
+  const runNode = async (id: string): Promise<NodeStatus> => {
+    const node = plan.nodes.get(id)!;
+    const record: NodeRecord = { op: node.op.id, opVersion: node.op.version, cacheKey: node.key, cache: cache ? 'miss' : 'off', ms: 0, status: 'ok', outputs: {} };
+    records[id] = record;
+    if (signal.aborted) return finish(record, 'cancelled', id, 0);
+    emit({ type: 'node-start', node: id, op: node.op.id, time: new Date().toISOString() });
+    const start = performance.now();
+    let values: Record<string, Value> | undefined;
+    try {
+      const cacheable = cache !== undefined && node.keyNote === undefined;
+      let stored: StoredResult | undefined;
+      const hit = cacheable ? await cache.get(node.key) : undefined;
+      if (hit) {
+        stored = hit.result;
+        record.cache = 'hit';
+        record.tier = hit.tier;
+        values = fromStoredResult(stored, tf);
+      } else {
+        await barrier;
+        const called = await callOperator(node, inputsOf(plan, id, results), {
+          tf, backend: active.name, signal, resolvePath: plan.resolvePath, exclusive,
+          progress: (p) => emit({ type: 'progress', node: id, ...p }),
+          warn: (m) => warn(m, id),
+        });
+        values = called.values;
+        if (called.fallback) record.fallback = called.fallback;
+        if (Object.keys(called.notes).length) record.notes = called.notes;
+        stored = await toStoredResult(values, called.notes);
+        checkFinite(stored, node.op.id);
+        if (cacheable) await cache.put(node.key, stored);
+        if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+      }
+      const { [NOTES_PORT]: notes, ...ports } = stored;
+      if (notes?.kind === 'json' && record.notes === undefined) record.notes = notes.json as Record<string, JsonValue>;
+      record.outputs = describeOutputs(ports);
+      results.set(id, values);
+      if (outputNodes.has(id)) storedOutputs.set(id, ports);
+      return finish(record, 'ok', id, start);
+    } catch (err) {
+      disposeValues(tf, values);
+      results.delete(id);
+      if (signal.aborted) return finish(record, 'cancelled', id, start);
+      record.error = toNodeError(err);
+      return finish(record, 'failed', id, start);
+    } finally {
+      release(id);
+    }
+  };
+
+  function finish(record: NodeRecord, status: NodeStatus, id: string, start: number): NodeStatus {
+    record.status = status;
+    record.ms = start ? round(performance.now() - start) : 0;
+    emit({ type: 'node-end', node: id, op: record.op, status, cache: record.cache, tier: record.tier, ms: record.ms, error: record.error, fallback: record.fallback });
+    return status;
+  }
+
+  await lastValueFrom(
+    scheduleDag<NodeStatus>({
+      order: plan.order,
+      upstream: (id) => upstreamOf(plan, id),
+      run: runNode,
+      succeeded: (s) => s === 'ok',
+      blocked: (id, bad) => {
+        const status: NodeStatus = bad.some((b) => b.outcome === 'cancelled') || signal.aborted ? 'cancelled' : 'skipped';
+        const node = plan.nodes.get(id)!;
+        records[id] = { op: node.op.id, opVersion: node.op.version, cacheKey: node.key, cache: cache ? 'miss' : 'off', ms: 0, status, outputs: {},
+          error: status === 'skipped' ? { code: 'upstream_failed', message: `skipped: upstream ${bad.map((b) => `'${b.id}'`).join(', ')} did not succeed` } : undefined };
+        emit({ type: 'node-end', node: id, op: node.op.id, status, cache: records[id].cache, ms: 0, error: records[id].error });
+        release(id);
+        return status;
+      },
+    }).pipe(toArray()),
+  );
+
+  const statuses = Object.values(records).map((r) => r.status);
+  const status = statuses.includes('failed') ? 'failed' : statuses.includes('cancelled') ? 'cancelled' : 'ok';
+  const outputs: Record<string, Value> = {};
+  const stored: Record<string, StoredValue> = {};
+  for (const [name, ref] of Object.entries(prepared.dag.outputs)) {
+    const v = results.get(ref.node)?.[ref.port];
+    if (v) {
+      outputs[name] = v;
+      stored[name] = storedOutputs.get(ref.node)![ref.port];
+    }
+  }
+  // Output nodes' unused ports are not returned: free them.
+  for (const id of outputNodes) {
+    const used = new Set(Object.values(prepared.dag.outputs).filter((r) => r.node === id).map((r) => r.port));
+    for (const [port, v] of Object.entries(results.get(id) ?? {})) if (!used.has(port)) disposeValues(tf, { [port]: v });
+  }
+  if (cache) await cache.writeRecord(graphRecordName(prepared), graphRecord(plan) as unknown as JsonValue);
+
+  const ms = round(performance.now() - t0);
+  emit({ type: 'run-end', status, ms });
+  const manifest: Manifest = {
+    kernelflow: KERNELFLOW_VERSION,
+    status,
+    graph: { name: graph.name, file: graph.file, sha256: resolvedGraphHash(prepared) },
+    params: graph.params,
+    seed: graph.seed,
+    backend: { name: active.name, reason: active.reason },
+    versions: { kernelflow: KERNELFLOW_VERSION, tfjs: tf.version_core, node: process.versions.node },
+    plugins: prepared.plugins.map((p) => ({ spec: p.spec, file: p.file, operators: p.operators })),
+    nodes: Object.fromEntries(plan.order.map((id) => [id, records[id]])),
+    outputs: Object.fromEntries(Object.entries(prepared.dag.outputs).map(([name, ref]) => [name, { node: ref.node, port: ref.port, kind: prepared.dag.nodes.get(ref.node)!.op.outputs[ref.port].kind }])),
+    warnings,
+    startedAt: startedAt.toISOString(),
+    durationMs: ms,
+  };
+  return { status, outputs, stored, manifest, prepared, dispose: () => disposeValues(tf, outputs) };
+}
+
+/** The record name under which a graph's last keys are kept, for `plan`'s "why it recomputes". */
+export function graphRecordName(prepared: Prepared): string {
+  return `graph-${sha256Hex(prepared.graph.file === '<inline>' ? `name:${prepared.graph.name}` : prepared.graph.dir + '/' + prepared.graph.file.split(/[\\/]/).pop()).slice(0, 24)}`;
+}
+
+export interface GraphRecord {
+  backend: string;
+  nodes: Record<string, { key: string; parts: KeyParts }>;
+}
+
+function graphRecord(plan: Plan): GraphRecord {
+  return { backend: plan.backend, nodes: Object.fromEntries(plan.order.map((id) => [id, { key: plan.nodes.get(id)!.key, parts: plan.nodes.get(id)!.keyParts }])) };
+}
+
+/** sha256 of the canonical resolved graph: equal for documents that mean the same run. */
+export function resolvedGraphHash(prepared: Prepared): string {
+  const g = prepared.graph;
+  return sha256Hex(canonicalJson({ kernelflow: '1', name: g.name, seed: g.seed, params: g.params, plugins: g.plugins, outputs: g.outputs,
+    nodes: Object.fromEntries(prepared.dag.order.map((id) => [id, { op: prepared.dag.nodes.get(id)!.op.id, params: prepared.dag.nodes.get(id)!.params, inputs: g.nodes[id].inputs }])) }));
+}
+
+function upstreamOf(plan: Plan, id: string): string[] {
+  return [...new Set(Object.values(plan.nodes.get(id)!.inputs).flat().map((r) => r.node))];
+}
+
+function inputsOf(plan: Plan, id: string, results: Map<string, Record<string, Value>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const raw = (v: Value) => (v.kind === 'tensor' ? v.tensor : v.kind === 'tensors' ? v.tensors : v.kind === 'table' ? v.table : v.json);
+  for (const [port, wired] of Object.entries(plan.nodes.get(id)!.inputs)) {
+    const lookup = (ref: { node: string; port: string }) => {
+      const v = results.get(ref.node)?.[ref.port];
+      if (!v) throw new OperatorError('missing_input', `input '${port}': upstream '${ref.node}' produced no '${ref.port}'`);
+      return raw(v);
+    };
+    out[port] = Array.isArray(wired) ? wired.map(lookup) : lookup(wired);
+  }
+  return out;
+}
+
+async function toStoredResult(values: Record<string, Value>, notes: Record<string, JsonValue>): Promise<StoredResult> {
+  const out: StoredResult = {};
+  for (const [port, v] of Object.entries(values)) out[port] = await toStored(v);
+  if (Object.keys(notes).length) out[NOTES_PORT] = { kind: 'json', json: notes };
+  return out;
+}
+
+function fromStoredResult(stored: StoredResult, tf: TF): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const [port, v] of Object.entries(stored)) if (port !== NOTES_PORT) out[port] = fromStored(v, tf);
+  return out;
+}
+
+/** NaN or ±Inf in a float output is a numerical failure, never a result. */
+function checkFinite(stored: StoredResult, op: string): void {
+  for (const [port, v] of Object.entries(stored)) {
+    const tensors = v.kind === 'tensor' ? { [port]: v.tensor } : v.kind === 'tensors' ? v.tensors : {};
+    for (const [name, t] of Object.entries(tensors)) {
+      if (t.dtype !== 'float32') continue;
+      let bad = 0;
+      let first = -1;
+      for (let i = 0; i < t.data.length; i++) {
+        if (!Number.isFinite(t.data[i])) {
+          bad++;
+          if (first < 0) first = i;
+        }
+      }
+      if (bad) {
+        throw new OperatorError('non_finite_output', `${op} produced ${bad} non-finite value(s) in output '${name}' (first at flat index ${first}, value ${t.data[first]})`, { port: name, count: bad, firstIndex: first });
+      }
+    }
+  }
+}
+
+function describeOutputs(stored: StoredResult): NodeRecord['outputs'] {
+  const out: NodeRecord['outputs'] = {};
+  for (const [port, v] of Object.entries(stored)) {
+    out[port] = v.kind === 'tensor' ? { kind: 'tensor', shape: v.tensor.shape, dtype: v.tensor.dtype } : { kind: v.kind };
+  }
+  return out;
+}
+
+function disposeValues(tf: TF, values: Record<string, Value> | undefined): void {
+  if (values) tf.dispose(collectTensors(Object.values(values)));
+}
+
+function toNodeError(err: unknown): NodeError {
+  if (err instanceof OperatorError) return { code: err.code, message: err.message, details: err.details };
+  if (err instanceof GraphError) return { code: 'graph', message: err.message };
+  const e = err as Error;
+  return { code: e?.name === 'ParamError' ? 'params' : 'error', message: e?.message ?? String(err) };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

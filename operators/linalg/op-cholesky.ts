@@ -1,0 +1,56 @@
+import { defineOperator, expectDim, json, tensor, Type } from '../../core/operator/index.js';
+import type { JsonValue } from '../../core/operator/index.js';
+import { choleskyFactor } from './cholesky.js';
+
+/** Jitter param shared by the factorising operators. */
+export const jitterParam = Type.Union([Type.Literal('auto'), Type.Number({ minimum: 0 })], {
+  default: 'auto',
+  description:
+    "'auto': try none, then 1e-6·mean(diag), ×10 per retry up to 1e-3·mean(diag); a number: add it once.",
+});
+export const blockSizeParam = Type.Integer({ minimum: 8, maximum: 1024, default: 128, description: 'Block size of the blocked algorithm.' });
+
+/**
+ * A = L·Lᵀ, blocked right-looking Cholesky: trailing updates are tf.matMul on the backend, diagonal
+ * blocks are factored on the host in float64. Reads the lower triangle of A.
+ */
+export const cholesky = defineOperator({
+  id: 'linalg.cholesky',
+  version: 1,
+  summary: 'Cholesky factor L of a symmetric positive definite A = L·Lᵀ, batched over leading dims, with a jitter policy',
+  description:
+    'Right-looking blocked Cholesky (block_size, default 128): each b×b diagonal block is factored and inverted on the ' +
+    'host in float64, the panel L21 = A21·L11⁻ᵀ and trailing update A22 −= L21·L21ᵀ run as tf.matMul. Only the lower ' +
+    'triangle of A is read. Failure throws `not_psd` {row, jitterTried}; NaN/Inf input throws `non_finite_input`. ' +
+    'info: {jitter_used, jitter_tried, n, block_size, batch} (jitter_used is the largest over the batch; ' +
+    'jitter_used_per_matrix is added for batched input).',
+  params: Type.Object({ jitter: jitterParam, block_size: blockSizeParam }, { additionalProperties: false }),
+  inputs: { a: tensor({ dtype: 'float32', rank: [2, 3, 4], doc: 'A, [..., n, n] symmetric positive definite' }) },
+  outputs: {
+    l: tensor({ dtype: 'float32', doc: 'L, [..., n, n] lower triangular' }),
+    info: json({ doc: '{jitter_used, jitter_tried, n, block_size, batch}' }),
+  },
+  shape: ({ a }) => {
+    const s = a.shape!;
+    const n = expectDim(s[s.length - 2], s[s.length - 1], 'a must be square', '/inputs/a');
+    return { l: [...s.slice(0, -2), n, n], info: { kind: 'json' } };
+  },
+  run: async ({ a }, p, ctx) => {
+    const { l, infos, jitterUsed } = await choleskyFactor(ctx.tf, a, {
+      jitter: p.jitter,
+      blockSize: p.block_size,
+      signal: ctx.signal,
+    });
+    const worst = infos.reduce((x, y) => (y.jitter_used > x.jitter_used ? y : x));
+    const info: Record<string, JsonValue> = {
+      jitter_used: jitterUsed,
+      jitter_tried: worst.jitter_tried,
+      n: infos[0].n,
+      block_size: p.block_size,
+      batch: infos.length,
+    };
+    if (infos.length > 1) info.jitter_used_per_matrix = infos.map((i) => i.jitter_used);
+    ctx.note('jitter_used', jitterUsed);
+    return { l, info };
+  },
+});
