@@ -8,6 +8,7 @@ import { DiskTier, type PruneReport } from './disk-tier.js';
 import { MemoryTier } from './memory-tier.js';
 import type { StoredResult } from './stored.js';
 
+/** What a Cache is built from. */
 export interface CacheOptions {
   /** Budget of the memory tier in bytes; 0 turns it off. */
   memoryBytes: number;
@@ -17,6 +18,7 @@ export interface CacheOptions {
   onWarning?: (message: string) => void;
 }
 
+/** Entry counts and bytes per tier. */
 export interface CacheStats {
   memory: { entries: number; bytes: number };
   /** Absent when the cache has no disk tier. */

@@ -10,6 +10,7 @@ export interface NumericCsv {
   rows: number[][];
 }
 
+/** How parseCsv treats the first row. */
 export interface ParseCsvOptions {
   /** 'auto' (default): the first row is a header when one of its cells is not a number. */
   header?: 'auto' | boolean;

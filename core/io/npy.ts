@@ -11,6 +11,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 
 /** The engine's dtypes, which every .npy dtype we accept is converted to. */
 export type NpyDType = 'float32' | 'int32' | 'bool';
+/** Element storage per NpyDType: float32, int32, and bool as 0/1 bytes. */
 export type NpyData = Float32Array | Int32Array | Uint8Array;
 
 /** An array to write: C order, `data.length` = product of `shape`. Bool data holds 0/1 bytes. */
@@ -187,6 +188,12 @@ export function decodeNpy(bytes: Uint8Array): DecodedNpy {
 
 function convert(view: DataView, info: DtypeInfo, count: number, descr: string): NpyData {
   const { kind, size, little } = info;
+  if (little && HOST_LITTLE_ENDIAN && size === 4 && kind !== 'u') {
+    // Fast path for the common '<f4'/'<i4': one copy into a fresh, aligned buffer.
+    const raw = new Uint8Array(count * 4);
+    raw.set(new Uint8Array(view.buffer, view.byteOffset, count * 4));
+    return kind === 'f' ? new Float32Array(raw.buffer) : new Int32Array(raw.buffer);
+  }
   if (kind === 'b') {
     const out = new Uint8Array(count);
     for (let i = 0; i < count; i++) out[i] = view.getUint8(i) ? 1 : 0;

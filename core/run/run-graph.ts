@@ -13,13 +13,13 @@ import type { Manifest, NodeRecord } from '../io/manifest.js';
 import type { TF } from '../operator/context.js';
 import { OperatorError } from '../operator/errors.js';
 import type { JsonValue, Value } from '../operator/values.js';
-import { type KeyParts } from '../plan/cache-keys.js';
 import { planGraph, type Plan } from '../plan/plan-graph.js';
 import { prepareGraph, type PrepareOptions, type Prepared } from '../prepare.js';
 import { KERNELFLOW_VERSION } from '../version.js';
 import { activateBackend, type BackendName } from './backends.js';
 import { callOperator, collectTensors } from './call-operator.js';
 import type { NodeError, NodeStatus, RunEvent } from './events.js';
+import { graphRecord, graphRecordName } from './graph-record.js';
 import { scheduleDag } from './schedule.js';
 
 export interface RunOptions extends Omit<PrepareOptions, 'backend'> {
@@ -208,7 +208,7 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     const used = new Set(Object.values(prepared.dag.outputs).filter((r) => r.node === id).map((r) => r.port));
     for (const [port, v] of Object.entries(results.get(id) ?? {})) if (!used.has(port)) disposeValues(tf, { [port]: v });
   }
-  if (cache) await cache.writeRecord(graphRecordName(prepared), graphRecord(plan) as unknown as JsonValue);
+  if (cache) await cache.writeRecord(graphRecordName(graph), graphRecord(plan) as unknown as JsonValue);
 
   const ms = round(performance.now() - t0);
   emit({ type: 'run-end', status, ms });
@@ -228,20 +228,6 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     durationMs: ms,
   };
   return { status, outputs, stored, manifest, prepared, dispose: () => disposeValues(tf, outputs) };
-}
-
-/** The record name under which a graph's last keys are kept, for `plan`'s "why it recomputes". */
-export function graphRecordName(prepared: Prepared): string {
-  return `graph-${sha256Hex(prepared.graph.file === '<inline>' ? `name:${prepared.graph.name}` : prepared.graph.dir + '/' + prepared.graph.file.split(/[\\/]/).pop()).slice(0, 24)}`;
-}
-
-export interface GraphRecord {
-  backend: string;
-  nodes: Record<string, { key: string; parts: KeyParts }>;
-}
-
-function graphRecord(plan: Plan): GraphRecord {
-  return { backend: plan.backend, nodes: Object.fromEntries(plan.order.map((id) => [id, { key: plan.nodes.get(id)!.key, parts: plan.nodes.get(id)!.keyParts }])) };
 }
 
 /** sha256 of the canonical resolved graph: equal for documents that mean the same run. */

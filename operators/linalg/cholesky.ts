@@ -1,10 +1,12 @@
 /**
  * Blocked right-looking Cholesky A = L·Lᵀ for float32 tfjs, with a jitter policy.
  *
- * Per block column k (size b): the b×b diagonal block of the trailing matrix is downloaded and
- * factored on the host in float64 (`cholInPlace`), its inverse is formed there too; the panel
- * L21 = A21·L11⁻ᵀ and the trailing update A22 −= L21·L21ᵀ are `tf.matMul`s on the active backend.
- * Only the lower triangle of A is read.
+ * Per block column k (size b): the b×b diagonal block of the trailing matrix is factored on the
+ * host in float64 (`cholInPlace`) and inverted there; the panel L21 = A21·L11⁻ᵀ and the trailing
+ * product L21·L21ᵀ are `tf.matMul`s on the active backend. The trailing matrix itself is held on
+ * the host in float64 between block steps (subtracting the downloaded product there), because
+ * tfjs has no in-place update and tfjs-wasm's slice copies its whole input: slicing the device
+ * matrix three times per block cost as much as the matmuls. Only the lower triangle of A is read.
  *
  * Why the panel uses the inverse of L11 rather than a host triangular solve: the panel is
  * (n−k)×b, so a host solve costs O(n·b²) JS flops per block (O(n²b) in all, seconds at n = 2048),
@@ -20,7 +22,7 @@
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { OperatorError } from '../../core/operator/index.js';
 import type { TF } from '../../core/operator/index.js';
-import { batchItem, checkAbort, cholInPlace, invLower, splitBatch, transposeHost } from './host.js';
+import { checkAbort, cholInPlace, invLower, splitBatch, transposeHost } from './host.js';
 
 export type JitterSpec = 'auto' | number;
 
@@ -73,17 +75,16 @@ export async function choleskyFactor(tf: TF, a: Tensor, opts: CholeskyOptions = 
   }
   const n = shape[shape.length - 1];
   const { count } = splitBatch(shape, 2);
+  // One download for the whole batch: tfjs-wasm's slice copies its entire input, so per-matrix
+  // (and per-block) slicing of device tensors would cost O(size of A) each time.
+  const all = await a.data();
   const out = new Float32Array(count * n * n);
   const infos: CholeskyInfo[] = [];
   for (let i = 0; i < count; i++) {
-    const m = count === 1 ? a : batchItem(tf, a, i, n, n);
-    try {
-      const { l, info } = await choleskyMatrix(tf, m as Tensor2D, opts, count === 1 ? undefined : i);
-      out.set(l, i * n * n);
-      infos.push(info);
-    } finally {
-      if (m !== a) m.dispose();
-    }
+    const host = all.subarray(i * n * n, (i + 1) * n * n) as Float32Array;
+    const { l, info } = await choleskyHost(tf, host, n, opts, count === 1 ? undefined : i);
+    out.set(l, i * n * n);
+    infos.push(info);
   }
   return {
     l: tf.tensor(out, shape, 'float32'),
@@ -92,27 +93,29 @@ export async function choleskyFactor(tf: TF, a: Tensor, opts: CholeskyOptions = 
   };
 }
 
-/** Cholesky of one [n,n] matrix; the factor is returned as a host Float32Array (row-major). */
-export async function choleskyMatrix(
+/**
+ * Cholesky of one n×n matrix given as row-major host values (only the lower triangle is read);
+ * the factor comes back as a host Float32Array.
+ */
+export async function choleskyHost(
   tf: TF,
-  a: Tensor2D,
+  host: ArrayLike<number>,
+  n: number,
   opts: CholeskyOptions = {},
   batchIndex?: number,
 ): Promise<{ l: Float32Array; info: CholeskyInfo }> {
-  const n = a.shape[0];
   const bs = Math.max(1, Math.floor(opts.blockSize ?? 128));
-  const host = await a.data();
+  const where = batchIndex === undefined ? {} : { batchIndex };
   let meanDiag = 0;
   for (let i = 0; i < n; i++) meanDiag += host[i * n + i];
   meanDiag /= n;
   for (let i = 0; i < n; i++) {
-    // Only the lower triangle is read, so only it must be finite.
     for (let j = 0; j <= i; j++) {
       if (!Number.isFinite(host[i * n + j])) {
         throw new OperatorError('non_finite_input', `linalg/cholesky: A[${i},${j}] is ${host[i * n + j]}`, {
           row: i,
           col: j,
-          ...(batchIndex === undefined ? {} : { batchIndex }),
+          ...where,
         });
       }
     }
@@ -122,7 +125,7 @@ export async function choleskyMatrix(
   let failedRow = -1;
   for (const jitter of schedule) {
     tried.push(jitter);
-    const res = await factorOnce(tf, a, host, n, bs, jitter, opts.signal);
+    const res = await factorOnce(tf, host, n, bs, jitter, opts.signal);
     if ('l' in res) {
       return { l: res.l, info: { jitter_used: jitter, jitter_tried: tried, n, block_size: bs } };
     }
@@ -132,73 +135,73 @@ export async function choleskyMatrix(
     'not_psd',
     `linalg/cholesky: matrix is not positive definite: pivot of row ${failedRow} is not positive ` +
       `with jitter ${tried[tried.length - 1]} (tried ${tried.join(', ')}); increase noise/jitter or standardise inputs`,
-    { row: failedRow, jitterTried: tried, ...(batchIndex === undefined ? {} : { batchIndex }) },
+    { row: failedRow, jitterTried: tried, ...where },
   );
 }
 
-/** One attempt at a fixed jitter: the factor, or the first row whose pivot failed. */
-async function factorOnce(
+/** Cholesky of one [n, n] tensor; the factor is returned as a host Float32Array (row-major). */
+export async function choleskyMatrix(
   tf: TF,
   a: Tensor2D,
-  host: Float32Array | Int32Array | Uint8Array,
+  opts: CholeskyOptions = {},
+): Promise<{ l: Float32Array; info: CholeskyInfo }> {
+  return choleskyHost(tf, await a.data(), a.shape[0], opts);
+}
+
+/**
+ * One attempt at a fixed jitter: the factor, or the first row whose pivot failed.
+ * The trailing matrix lives on the host in float64 (lower triangle only); per block the panel is
+ * uploaded, L21 = A21·L11⁻ᵀ and G = L21·L21ᵀ are computed on the backend, and G is downloaded and
+ * subtracted. Host work per block is O(b³ + n·b + (n−k)²) — the O(n³) flops are all in tf.matMul.
+ */
+async function factorOnce(
+  tf: TF,
+  host: ArrayLike<number>,
   n: number,
   bs: number,
   jitter: number,
   signal: AbortSignal | undefined,
 ): Promise<{ l: Float32Array } | { failedRow: number }> {
   const L = new Float32Array(n * n);
-  let trailing: Tensor2D = a;
-  try {
-    for (let k0 = 0; k0 < n; k0 += bs) {
-      checkAbort(signal, 'linalg/cholesky');
-      const b = Math.min(bs, n - k0);
-      const rest = n - k0 - b;
-      // The first diagonal block comes straight from the downloaded input.
-      let blk: ArrayLike<number>;
-      let ld: number;
-      if (k0 === 0) {
-        blk = host;
-        ld = n;
-      } else {
-        const t = tf.slice(trailing, [0, 0], [b, b]);
-        blk = await t.data();
-        t.dispose();
-        ld = b;
-      }
-      const h = new Float64Array(b * b);
-      for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) h[i * b + j] = blk[i * ld + j];
-      for (let i = 0; i < b; i++) h[i * b + i] += jitter;
-      const bad = cholInPlace(h, b);
-      if (bad >= 0) return { failedRow: k0 + bad };
-      for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) L[(k0 + i) * n + k0 + j] = h[i * b + j];
-      if (rest === 0) break;
+  const work = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) work[i * n + j] = host[i * n + j];
+  for (let k0 = 0; k0 < n; k0 += bs) {
+    checkAbort(signal, 'linalg/cholesky');
+    const b = Math.min(bs, n - k0);
+    const k1 = k0 + b;
+    const rest = n - k1;
+    const h = new Float64Array(b * b);
+    for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) h[i * b + j] = work[(k0 + i) * n + k0 + j];
+    for (let i = 0; i < b; i++) h[i * b + i] += jitter;
+    const bad = cholInPlace(h, b);
+    if (bad >= 0) return { failedRow: k0 + bad };
+    for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) L[(k0 + i) * n + k0 + j] = h[i * b + j];
+    if (rest === 0) break;
 
-      const inv = tf.tensor2d(Float32Array.from(transposeHost(invLower(h, b), b, b)), [b, b]);
-      const l21 = tf.tidy(() => tf.matMul(tf.slice(trailing, [b, 0], [rest, b]), inv));
-      inv.dispose();
-      const l21h = await l21.data();
-      for (let i = 0; i < rest; i++) {
-        const row = (k0 + b + i) * n + k0;
-        for (let j = 0; j < b; j++) {
-          const v = l21h[i * b + j];
-          // A non-finite panel entry means a later pivot would be garbage: report this block's row.
-          if (!Number.isFinite(v)) {
-            l21.dispose();
-            return { failedRow: k0 + b - 1 };
-          }
-          L[row + j] = v;
-        }
-      }
+    const panel = new Float32Array(rest * b);
+    for (let i = 0; i < rest; i++) for (let j = 0; j < b; j++) panel[i * b + j] = work[(k1 + i) * n + k0 + j];
+    const [l21, g] = tf.tidy(() => {
+      const invT = tf.tensor2d(Float32Array.from(transposeHost(invLower(h, b), b, b)), [b, b]);
+      const l21 = tf.matMul(tf.tensor2d(panel, [rest, b]), invT);
       // Explicit transpose: wasm's matMul with transpose_b measured ~5× slower than on a transposed copy.
-      const next = tf.tidy(() =>
-        tf.sub(tf.slice(trailing, [b, b], [rest, rest]), tf.matMul(l21, tf.transpose(l21))),
-      ) as Tensor2D;
-      l21.dispose();
-      if (trailing !== a) trailing.dispose();
-      trailing = next;
+      return [l21, tf.matMul(l21, tf.transpose(l21))];
+    });
+    const [l21h, gh] = await Promise.all([l21.data(), g.data()]);
+    tf.dispose([l21, g]);
+    for (let i = 0; i < rest; i++) {
+      const row = (k1 + i) * n + k0;
+      for (let j = 0; j < b; j++) {
+        const v = l21h[i * b + j];
+        // A non-finite panel entry would poison every later pivot: report this block's last row.
+        if (!Number.isFinite(v)) return { failedRow: k1 - 1 };
+        L[row + j] = v;
+      }
     }
-  } finally {
-    if (trailing !== a) trailing.dispose();
+    for (let i = 0; i < rest; i++) {
+      const w = (k1 + i) * n + k1;
+      const gi = i * rest;
+      for (let j = 0; j <= i; j++) work[w + j] -= gh[gi + j];
+    }
   }
   return { l: L };
 }

@@ -2,9 +2,9 @@
  * The linalg library: float32-safe dense linear algebra for tfjs, shared by the operator families.
  * Every function takes the tfjs namespace (`tf: TF`) so operator files never import tfjs at run time.
  */
-export { choleskyFactor, choleskyMatrix, logdetFromFactor, jitterSchedule } from './cholesky.js';
+export { choleskyFactor, choleskyMatrix, choleskyHost, logdetFromFactor, jitterSchedule } from './cholesky.js';
 export type { CholeskyOptions, CholeskyInfo, CholeskyResult, JitterSpec } from './cholesky.js';
-export { solveTriangular, choSolve } from './triangular.js';
+export { solveTriangular, choSolve, solveHost } from './triangular.js';
 export type { TriangularOptions } from './triangular.js';
 export { cg } from './cg.js';
 export type { CgOptions, CgResult, MatVec } from './cg.js';

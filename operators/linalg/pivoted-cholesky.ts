@@ -3,7 +3,7 @@
  * Woodbury identity (Harbrecht, Peters & Schneider 2012; GPyTorch/BBMM, Gardner et al. 2018).
  *
  * The greedy factorisation picks the largest remaining diagonal each step and needs one row of A
- * per step (k downloads of n values); all its arithmetic is float64 on the host, O(n·k²).
+ * per step (A is downloaded once); all its arithmetic is float64 on the host, O(n·k²).
  * Woodbury: P⁻¹ = (I − Lk·C⁻¹·Lkᵀ)/s with C = s·I + LkᵀLk (k×k, factored in float64), so applying
  * P⁻¹ to an [n, m] block is two thin matmuls on the backend; log|P| = (n−k)·log s + log|C|.
  */
@@ -27,11 +27,10 @@ export async function pivotedCholesky(tf: TF, a: Tensor2D, rank: number, opts: {
   const n = a.shape[0];
   const shift = opts.shift ?? 0;
   const kMax = Math.max(0, Math.min(rank, n));
-  const diagT = tf.tidy(() =>
-    tf.gather(tf.reshape(a, [n * n]), tf.tensor1d(Array.from({ length: n }, (_, i) => i * (n + 1)), 'int32')),
-  );
-  const d = Float64Array.from(await diagT.data());
-  diagT.dispose();
+  // One download of A: a row slice on tfjs-wasm would copy all of A anyway.
+  const host = await a.data();
+  const d = new Float64Array(n);
+  for (let i = 0; i < n; i++) d[i] = host[i * n + i];
   for (let i = 0; i < n; i++) d[i] -= shift;
   const lk = new Float64Array(n * kMax);
   const pivots: number[] = [];
@@ -43,9 +42,7 @@ export async function pivotedCholesky(tf: TF, a: Tensor2D, rank: number, opts: {
     for (let i = 0; i < n; i++) if (!chosen[i] && d[i] > best) (best = d[i]), (p = i);
     // Residual exhausted (or not positive): the factor is as good as this rank allows.
     if (p < 0 || !Number.isFinite(best)) break;
-    const rowT = tf.slice(a, [p, 0], [1, n]);
-    const row = await rowT.data();
-    rowT.dispose();
+    const row = host.subarray(p * n, (p + 1) * n);
     const piv = Math.sqrt(best);
     for (let j = 0; j < n; j++) {
       let s = row[j] - (j === p ? shift : 0);

@@ -1,16 +1,15 @@
 /**
  * Blocked triangular solves op(T)·X = B (op = identity or transpose) and cho_solve, for float32 tfjs.
  *
- * The inverses of the b×b diagonal blocks are formed on the host in float64 (all blocks are
- * downloaded up front — they do not depend on B — so the solve itself has no host round trip);
- * each block step is X_k = inv(T_kk)·R_k and the right-looking update R_rest −= T_rest,k·X_k, both
- * `tf.matMul` on the backend. Only the triangle named by `lower` is read. Transposed operands are
- * materialised with tf.transpose: wasm's matMul with a transpose flag measured several times slower.
+ * T and B are downloaded once; the inverses of the b×b diagonal blocks are formed on the host in
+ * float64, and each block step X_k = T_kk⁻¹·(B_k − T_k,solved·X_solved) is two `tf.matMul`s on the
+ * backend (left-looking, so the sweep never waits on the host). Only the triangle named by `lower`
+ * is read.
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { OperatorError } from '../../core/operator/index.js';
 import type { TF } from '../../core/operator/index.js';
-import { batchItem, invLower, splitBatch, transposeHost } from './host.js';
+import { invLower, splitBatch, transposeHost } from './host.js';
 
 export interface TriangularOptions {
   /** T is lower triangular (default true); otherwise upper. */
@@ -32,19 +31,14 @@ export async function solveTriangular(tf: TF, t: Tensor, b: Tensor, opts: Triang
   checkShapes(t.shape, bShape, 'linalg/solve_triangular');
   const m = bShape[bShape.length - 1];
   const { count } = splitBatch(t.shape, 2);
+  // T and B are read once: tfjs-wasm's slice copies its whole input, so blocks come from the host.
+  const [th, bh] = await Promise.all([t.data(), b.data()]);
   const parts: Tensor[] = [];
   try {
     for (let i = 0; i < count; i++) {
-      const ti = count === 1 ? tf.reshape(t, [n, n]) : batchItem(tf, t, i, n, n);
-      const bi = count === 1 ? tf.reshape(b, [n, m]) : batchItem(tf, b, i, n, m);
-      try {
-        const inv = await diagonalInverses(tf, ti as Tensor2D, opts);
-        parts.push(solveWithInverses(tf, ti as Tensor2D, bi as Tensor2D, inv, opts));
-        inv.blocks.forEach((x) => x.dispose());
-      } finally {
-        ti.dispose();
-        bi.dispose();
-      }
+      const ti = th.subarray(i * n * n, (i + 1) * n * n) as Float32Array;
+      const bi = bh.subarray(i * n * m, (i + 1) * n * m) as Float32Array;
+      parts.push(solveHost(tf, ti, n, bi, m, opts));
     }
     return tf.tidy(() => tf.reshape(count === 1 ? parts[0] : tf.stack(parts), b.shape));
   } finally {
@@ -70,95 +64,65 @@ function checkShapes(ts: number[], bs: number[], where: string): void {
   }
 }
 
-interface DiagonalInverses {
-  starts: number[];
-  /** M_k = inverse of the lower-triangular form of the stored block (see solveWithInverses). */
-  blocks: Tensor2D[];
-}
-
 /**
- * For each diagonal block S_k of the stored matrix: M_k = S_k⁻¹ when lower, (S_k⁻¹)ᵀ when upper —
- * in both cases the inverse of a lower-triangular matrix, computed in float64.
+ * Blocked left-looking substitution for one matrix held on the host (row-major, stored triangle
+ * `lower`). With T = op(S): when T is lower (lower !== transpose) blocks are solved first to last,
+ *   X_k = T_kk⁻¹ · (B_k − T_k,<k · X_<k),
+ * otherwise last to first with T_k,>k · X_>k. T_kk⁻¹ is formed on the host in float64; the products
+ * run on the backend, and the sweep has no host round trip.
  */
-async function diagonalInverses(tf: TF, t: Tensor2D, opts: TriangularOptions): Promise<DiagonalInverses> {
-  const n = t.shape[0];
+export function solveHost(
+  tf: TF,
+  s: ArrayLike<number>,
+  n: number,
+  bh: Float32Array,
+  m: number,
+  opts: TriangularOptions = {},
+): Tensor2D {
   const bs = Math.max(1, Math.floor(opts.blockSize ?? 128));
   const lower = opts.lower ?? true;
+  const transpose = opts.transpose ?? false;
+  const forward = lower !== transpose;
+  // T[i][j] = S[i][j] without transpose, S[j][i] with it; only the stored triangle is read.
+  const at = transpose ? (i: number, j: number) => s[j * n + i] : (i: number, j: number) => s[i * n + j];
   const starts: number[] = [];
   for (let k0 = 0; k0 < n; k0 += bs) starts.push(k0);
-  const slices = starts.map((k0) => {
-    const b = Math.min(bs, n - k0);
-    return tf.slice(t, [k0, k0], [b, b]);
-  });
-  const datas = await Promise.all(slices.map((s) => s.data()));
-  slices.forEach((s) => s.dispose());
-  const blocks: Tensor2D[] = [];
-  starts.forEach((k0, idx) => {
-    const b = Math.min(bs, n - k0);
-    const raw = datas[idx];
-    const h = new Float64Array(b * b);
-    // The lower-triangular form: S itself (lower) or Sᵀ (upper); the other triangle is ignored.
-    for (let i = 0; i < b; i++) {
-      for (let j = 0; j <= i; j++) h[i * b + j] = lower ? raw[i * b + j] : raw[j * b + i];
-      const d = h[i * b + i];
-      if (!(d !== 0) || !Number.isFinite(d)) {
-        blocks.forEach((x) => x.dispose());
-        throw new OperatorError('singular', `linalg/solve_triangular: diagonal entry ${k0 + i} is ${d}`, { row: k0 + i });
-      }
-    }
-    blocks.push(tf.tensor2d(Float32Array.from(invLower(h, b)), [b, b]));
-  });
-  return { starts, blocks };
-}
-
-/**
- * The block sweep. With M_k as above: inv(op(S_k)) is M_k when lower === !transpose, else M_kᵀ.
- * op(T) is lower (forward sweep) when lower !== transpose.
- */
-function solveWithInverses(tf: TF, t: Tensor2D, b: Tensor2D, inv: DiagonalInverses, opts: TriangularOptions): Tensor2D {
-  const lower = opts.lower ?? true;
-  const transpose = opts.transpose ?? false;
-  const n = t.shape[0];
-  const m = b.shape[1];
-  const forward = lower !== transpose;
-  const transposeM = lower === transpose;
-  const nb = inv.starts.length;
-  if (nb === 0) return tf.clone(b);
+  const nb = starts.length;
+  if (nb === 0) return tf.tensor2d(bh, [n, m]);
   const xs: Tensor2D[] = new Array(nb);
-  // `rem` holds the still-unsolved rows of the updated right-hand side.
-  let rem: Tensor2D = b;
   try {
-    for (let s = 0; s < nb; s++) {
-      const k = forward ? s : nb - 1 - s;
-      const k0 = inv.starts[k];
-      const k1 = k + 1 < nb ? inv.starts[k + 1] : n;
-      const bk = k1 - k0;
-      const next: Tensor2D | null = tf.tidy((): Tensor2D | void => {
-        // Forward: rem = rows k0..n (this block first); backward: rem = rows 0..k1 (this block last).
-        const rk = forward ? tf.slice(rem, [0, 0], [bk, m]) : tf.slice(rem, [k0, 0], [bk, m]);
-        const xk = tf.matMul(transposeM ? tf.transpose(inv.blocks[k]) : inv.blocks[k], rk) as Tensor2D;
-        xs[k] = tf.keep(xk);
-        if (forward) {
-          if (k1 === n) return;
-          // T_{>k,k}: L[k1:, k0:k1] (lower) or U[k0:k1, k1:]ᵀ (upper, transposed).
-          const panel = lower ? tf.slice(t, [k1, k0], [n - k1, bk]) : tf.slice(t, [k0, k1], [bk, n - k1]);
-          return tf.sub(tf.slice(rem, [bk, 0], [n - k1, m]), tf.matMul(lower ? panel : tf.transpose(panel), xk)) as Tensor2D;
+    for (let step = 0; step < nb; step++) {
+      const k = forward ? step : nb - 1 - step;
+      const k0 = starts[k];
+      const k1 = Math.min(n, k0 + bs);
+      const b = k1 - k0;
+      // inv(T_kk) in float64: T_kk is lower when forward; an upper T_kk is inverted as (T_kkᵀ)⁻¹ᵀ.
+      const h = new Float64Array(b * b);
+      for (let i = 0; i < b; i++) {
+        for (let j = 0; j <= i; j++) h[i * b + j] = forward ? at(k0 + i, k0 + j) : at(k0 + j, k0 + i);
+        const d = h[i * b + i];
+        if (!(d !== 0) || !Number.isFinite(d)) {
+          throw new OperatorError('singular', `linalg/solve_triangular: diagonal entry ${k0 + i} is ${d}`, { row: k0 + i });
         }
-        if (k0 === 0) return;
-        // T_{<k,k}: U[0:k0, k0:k1] (upper) or L[k0:k1, 0:k0]ᵀ (lower, transposed).
-        const panel = lower ? tf.slice(t, [k0, 0], [bk, k0]) : tf.slice(t, [0, k0], [k0, bk]);
-        return tf.sub(tf.slice(rem, [0, 0], [k0, m]), tf.matMul(lower ? tf.transpose(panel) : panel, xk)) as Tensor2D;
-      }) ?? null;
-      if (rem !== b) rem.dispose();
-      if (next === null) {
-        rem = b;
-        break;
       }
-      rem = next;
+      const invL = invLower(h, b);
+      const inv = Float32Array.from(forward ? invL : transposeHost(invL, b, b));
+      // The already-solved rows: 0..k0 (forward) or k1..n (backward).
+      const [c0, c1] = forward ? [0, k0] : [k1, n];
+      const coupling = new Float32Array(b * (c1 - c0));
+      for (let i = 0; i < b; i++) for (let j = c0; j < c1; j++) coupling[i * (c1 - c0) + j - c0] = at(k0 + i, j);
+      xs[k] = tf.tidy(() => {
+        let r: Tensor2D = tf.tensor2d(bh.subarray(k0 * m, k1 * m), [b, m]);
+        if (c1 > c0) {
+          const solved = forward ? xs.slice(0, k) : xs.slice(k + 1);
+          const xPrev = solved.length === 1 ? solved[0] : tf.concat(solved, 0);
+          r = tf.sub(r, tf.matMul(tf.tensor2d(coupling, [b, c1 - c0]), xPrev));
+        }
+        return tf.matMul(tf.tensor2d(inv, [b, b]), r);
+      });
     }
     return (nb === 1 ? tf.clone(xs[0]) : tf.concat(xs, 0)) as Tensor2D;
   } finally {
-    if (rem !== b) rem.dispose();
     xs.forEach((x) => x?.dispose());
   }
 }

@@ -1,0 +1,210 @@
+/**
+ * The `kernelflow` command line: a thin shell over the public API. Exit codes: 0 success, 1 a node
+ * failed at run time, 2 an invalid graph or usage. `validate` and `plan` never load tfjs.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { Cache, defaultCacheDir, parseByteSize } from '../cache/cache.js';
+import { formatDiagnostic, GraphError } from '../diagnostics.js';
+import { parseSet, UsageError } from '../document/resolve-params.js';
+import { renderDag, type VizFormat } from '../graph/viz.js';
+import type { JsonValue } from '../operator/values.js';
+import { planReport, type PreviousRun } from '../plan/plan-report.js';
+import { createRegistry, prepareGraph, type PrepareOptions } from '../prepare.js';
+import { KERNELFLOW_VERSION } from '../version.js';
+import { describeOperator, listOperators, operatorJson } from './ops-text.js';
+import { formatBytes, table } from './format.js';
+import { runCommand, type RunCliOptions } from './run-command.js';
+
+const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function setsOf(values: string[]): Record<string, JsonValue> {
+  const sets: Record<string, JsonValue> = {};
+  for (const text of values) {
+    const { name, value } = parseSet(text);
+    sets[name] = value;
+  }
+  return sets;
+}
+
+function prepareOptions(o: { set: string[]; plugin: string[]; dataDir: string[]; plugins?: boolean }): PrepareOptions {
+  return { sets: setsOf(o.set), plugins: o.plugin, dataDirs: o.dataDir, noPlugins: o.plugins === false };
+}
+
+function cacheDirOf(o: { cacheDir?: string }): string {
+  return o.cacheDir ? path.resolve(o.cacheDir) : defaultCacheDir(process.cwd());
+}
+
+function graphCommand(program: Command, name: string, description: string): Command {
+  return program
+    .command(name)
+    .description(description)
+    .argument('<graph>', 'graph file (.json)')
+    .option('--set <name=value>', 'override a graph param (value parsed as JSON, else a string); repeatable', collect, [])
+    .option('--plugin <module>', 'load an extra plugin module; repeatable', collect, [])
+    .option('--data-dir <dir>', 'another folder data.load may read from; repeatable', collect, []);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('kernelflow')
+    .description('Declarative ML experiments as JSON graphs')
+    .version(KERNELFLOW_VERSION)
+    .showSuggestionAfterError(true)
+    .exitOverride();
+
+  graphCommand(program, 'validate', 'check a graph: schema, params, operators, wiring, cycles and shapes')
+    .option('--no-plugins', 'do not load the graph\'s plugins (their nodes are checked for wiring only)')
+    .action(async (file: string, o) => {
+      const prepared = await prepareGraph(file, prepareOptions(o));
+      for (const p of prepared.plugins) process.stderr.write(`loaded plugin ${p.file} (${p.operators.join(', ')})\n`);
+      process.stdout.write(`${file}: valid (${prepared.plan.order.length} nodes, ${Object.keys(prepared.dag.outputs).length} outputs)\n`);
+    });
+
+  graphCommand(program, 'plan', 'show schedule order, inferred shapes, cache status and estimated memory')
+    .addOption(new Option('--backend <name>', 'backend whose cache entries to look up (auto: the one the last run used)').choices(BACKENDS).default('auto'))
+    .option('--cache-dir <dir>', 'cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)')
+    .option('--no-cache', 'do not look at the cache')
+    .option('--json', 'print the plan as JSON')
+    .action(async (file: string, o) => {
+      const cache = o.cache === false ? undefined : new Cache({ memoryBytes: 0, dir: cacheDirOf(o) });
+      // Cache keys include the backend; for 'auto' use what the last run of this graph used.
+      let prepared = await prepareGraph(file, { ...prepareOptions(o), backend: o.backend === 'auto' ? 'wasm' : o.backend });
+      const { graphRecordName } = await import('../run/graph-record.js');
+      const previous = (await cache?.readRecord(graphRecordName(prepared.graph))) as unknown as (PreviousRun & { backend: string }) | undefined;
+      if (o.backend === 'auto' && previous && previous.backend !== prepared.plan.backend) {
+        prepared = await prepareGraph(file, { ...prepareOptions(o), backend: previous.backend, registry: prepared.registry });
+      }
+      for (const p of prepared.plugins) process.stderr.write(`loaded plugin ${p.file} (${p.operators.join(', ')})\n`);
+      const report = planReport(prepared.plan, cache?.disk ? (key) => existsSync(cache.disk!.entryPath(key)) : undefined, previous);
+      if (o.json) {
+        process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(`plan for ${prepared.graph.name} (${file}) on backend ${report.backend}${o.backend === 'auto' ? ' (auto: assumed)' : ''}\n\n`);
+      process.stdout.write(
+        table(
+          ['#', 'node', 'op', 'outputs', 'bytes', 'cache', 'why it recomputes'],
+          report.rows.map((r, i) => [
+            String(i + 1), r.node, r.op,
+            Object.entries(r.outputs).map(([p, s]) => `${p}: ${s}`).join(', '),
+            r.bytes === undefined ? '?' : formatBytes(r.bytes),
+            r.cached === 'off' ? 'off' : r.cached ? 'cached' : 'compute',
+            r.note ?? r.reasons?.join('; ') ?? '',
+          ]),
+        ) + '\n',
+      );
+      process.stdout.write(`\nestimated peak tensor memory: ${formatBytes(report.peakBytes)}${report.unknownBytesNodes ? ` (+ ${report.unknownBytesNodes} node(s) of unknown size)` : ''}\n`);
+    });
+
+  graphCommand(program, 'run', 'run a graph and write its outputs and manifest')
+    .option('--out <dir>', 'output folder (default runs/<name>-<timestamp>/)')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
+    .option('--no-cache', 'compute everything and store nothing')
+    .option('--cache-dir <dir>', 'disk cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)')
+    .option('--cache-memory <size>', 'memory cache budget, e.g. 512MB', '256MB')
+    .option('--json', 'print the event stream as JSON lines')
+    .action(async (file: string, o) => {
+      const options: RunCliOptions = {
+        ...prepareOptions(o),
+        out: o.out,
+        backend: o.backend,
+        cache: o.cache === false ? false : { dir: cacheDirOf(o), memoryBytes: parseByteSize(o.cacheMemory) },
+        json: o.json === true,
+      };
+      process.exitCode = await runCommand(file, options);
+    });
+
+  const ops = program.command('ops').description('list operators (built-in and from --plugin modules)')
+    .option('--plugin <module>', 'load a plugin module too; repeatable', collect, [])
+    .option('--json', 'print the definitions as JSON')
+    .action(async (o) => {
+      const registry = await registryWith(o.plugin);
+      process.stdout.write(o.json ? JSON.stringify(registry.list().map(operatorJson), null, 2) + '\n' : listOperators(registry.list()));
+    });
+  ops.command('describe').argument('<id>', 'operator id').description('ports, params with defaults, and docs of one operator')
+    .option('--plugin <module>', 'load a plugin module too; repeatable', collect, [])
+    .action(async (id: string, o) => {
+      const registry = await registryWith(o.plugin);
+      const op = registry.get(id);
+      if (!op) {
+        const near = registry.suggest(id);
+        throw new UsageError(`unknown operator '${id}'${near.length ? ` — did you mean ${near.join(', ')}?` : ''}`);
+      }
+      process.stdout.write(describeOperator(op));
+    });
+
+  graphCommand(program, 'viz', 'draw the graph')
+    .addOption(new Option('--format <format>', 'diagram language').choices(['mermaid', 'dot']).default('mermaid'))
+    .action(async (file: string, o) => {
+      const prepared = await prepareGraph(file, prepareOptions(o));
+      process.stdout.write(renderDag(prepared.dag, o.format as VizFormat));
+    });
+
+  const cacheCmd = program.command('cache').description('inspect and manage the disk cache')
+    .option('--cache-dir <dir>', 'cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)');
+  cacheCmd.command('stats').description('entries and bytes on disk').action(async () => {
+    const cache = new Cache({ memoryBytes: 0, dir: cacheDirOf(cacheCmd.opts()) });
+    const s = await cache.stats();
+    process.stdout.write(`${cacheDirOf(cacheCmd.opts())}: ${s.disk!.entries} entries, ${formatBytes(s.disk!.bytes)}\n`);
+  });
+  cacheCmd.command('clear').description('remove every entry').action(async () => {
+    const cache = new Cache({ memoryBytes: 0, dir: cacheDirOf(cacheCmd.opts()) });
+    const s = await cache.stats();
+    await cache.clear();
+    process.stdout.write(`removed ${s.disk!.entries} entries (${formatBytes(s.disk!.bytes)})\n`);
+  });
+  cacheCmd.command('prune').description('remove least recently used entries until the cache fits')
+    .requiredOption('--max-size <size>', 'size to shrink to, e.g. 1GB')
+    .action(async (o) => {
+      const cache = new Cache({ memoryBytes: 0, dir: cacheDirOf(cacheCmd.opts()) });
+      const removed = await cache.prune(parseByteSize(o.maxSize));
+      process.stdout.write(`removed ${removed.keys.length} entries (${formatBytes(removed.bytes)})\n`);
+    });
+
+  program.command('doctor').description('which backends are installed and usable here')
+    .addOption(new Option('--backend <name>', 'fail (exit 2) unless this backend is usable').choices(BACKENDS).default('auto'))
+    .action(async (o) => {
+      const { doctorReport, formatDoctor, checkRequested } = await import('../run/doctor.js');
+      const report = await doctorReport();
+      process.stdout.write(formatDoctor(report, o.backend) + '\n');
+      const check = checkRequested(report, o.backend);
+      if (!check.ok) throw new UsageError(check.message);
+    });
+
+  return program;
+}
+
+async function registryWith(plugins: string[]) {
+  const registry = await createRegistry();
+  const { loadPlugin } = await import('../operator/plugins.js');
+  for (const spec of plugins) await loadPlugin(spec, process.cwd(), registry);
+  return registry;
+}
+
+/** Runs the CLI; resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  process.exitCode = 0;
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof GraphError) {
+      for (const d of err.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+      process.stderr.write(`${err.diagnostics.length} problem(s) found\n`);
+      return 2;
+    }
+    const e = err as Error;
+    if (e?.name === 'UsageError' || e?.name === 'BackendError' || e?.name === 'PluginError' || e?.name === 'OperatorDefinitionError') {
+      process.stderr.write(`kernelflow: ${e.message}\n`);
+      return 2;
+    }
+    process.stderr.write(`kernelflow: internal error: ${e?.stack ?? String(err)}\n`);
+    return 1;
+  }
+}

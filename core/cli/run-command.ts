@@ -1,0 +1,70 @@
+/**
+ * `kernelflow run`: runs a graph, shows progress, writes outputs + manifest (also after a failure
+ * or Ctrl-C: whatever was computed is kept), and prints a short summary.
+ */
+import path from 'node:path';
+import type { RunEvent } from '../run/events.js';
+import { runGraph, type RunOptions } from '../run/run-graph.js';
+import { writeRun } from '../io/write-run.js';
+import { formatMs, table } from './format.js';
+
+export interface RunCliOptions extends RunOptions {
+  out?: string;
+  json: boolean;
+}
+
+/** Returns the exit code: 0 ok, 1 a node failed or the run was cancelled. GraphError propagates (2). */
+export async function runCommand(file: string, options: RunCliOptions): Promise<number> {
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)…\n');
+    controller.abort(new Error('cancelled by SIGINT'));
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const handle = runGraph(file, { ...options, signal: controller.signal });
+    const live = process.stderr.isTTY && !options.json;
+    handle.events.subscribe({
+      next: (e) => (options.json ? process.stdout.write(JSON.stringify(e) + '\n') : showEvent(e, live)),
+      error: () => {},
+    });
+    const result = await handle.result;
+    const outDir = path.resolve(options.out ?? path.join('runs', `${result.manifest.graph.name}-${timestamp(new Date(result.manifest.startedAt))}`));
+    const manifest = writeRun(outDir, { stored: result.stored, manifest: result.manifest, resolvedGraph: result.prepared.graph });
+    result.dispose();
+    if (!options.json) {
+      const nodes = Object.values(manifest.nodes);
+      const count = (s: string) => nodes.filter((n) => n.status === s).length;
+      const hits = nodes.filter((n) => n.cache === 'hit').length;
+      process.stdout.write(`\n${manifest.graph.name}: ${manifest.status} on ${manifest.backend.name} (${manifest.backend.reason}) in ${formatMs(manifest.durationMs)}\n`);
+      process.stdout.write(`nodes: ${nodes.length} (${count('ok')} ok, ${count('failed')} failed, ${count('skipped')} skipped, ${count('cancelled')} cancelled); cache hits: ${hits}\n`);
+      for (const [id, n] of Object.entries(manifest.nodes)) if (n.error && n.status === 'failed') process.stdout.write(`  ✗ ${id} (${n.op}): [${n.error.code}] ${n.error.message}\n`);
+      const rows = Object.entries(manifest.outputs).map(([name, o]) => [name, o.file ?? '(not produced)', o.shape ? `[${o.shape.join(',')}]` : o.kind, o.dtype ?? '', o.sha256?.slice(0, 12) ?? '']);
+      if (rows.length) process.stdout.write('\n' + table(['output', 'file', 'shape', 'dtype', 'sha256'], rows) + '\n');
+      process.stdout.write(`\nwritten to ${path.relative(process.cwd(), outDir) || '.'}/ (manifest.json)\n`);
+    }
+    return manifest.status === 'ok' ? 0 : 1;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+function showEvent(e: RunEvent, live: boolean): void {
+  if (e.type === 'run-start') {
+    process.stderr.write(`running ${e.graph}: ${e.nodes} nodes on ${e.backend} (${e.backendReason})\n`);
+    for (const p of e.plugins) process.stderr.write(`loaded plugin ${p}\n`);
+  } else if (e.type === 'warning') {
+    process.stderr.write(`warning: ${e.node ? `${e.node}: ` : ''}${e.message}\n`);
+  } else if (e.type === 'progress' && live) {
+    const pct = e.fraction !== undefined ? `${(e.fraction * 100).toFixed(0)}%` : e.step !== undefined ? `step ${e.step}${e.total ? `/${e.total}` : ''}` : '';
+    const metrics = e.metrics ? Object.entries(e.metrics).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ') : '';
+    process.stderr.write(`\r\x1b[K${e.node}: ${pct} ${metrics} ${e.message ?? ''}`);
+  } else if (e.type === 'node-end' && live) {
+    process.stderr.write(`\r\x1b[K`);
+  }
+}
+
+function timestamp(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}

@@ -1,0 +1,13 @@
+// Bundles the CLI and the library with esbuild. tfjs, its backends, Dawn and tsx stay external:
+// they are loaded lazily (only when something runs), which keeps `validate` and `plan` fast.
+import { build } from 'esbuild';
+
+const external = ['@tensorflow/*', 'webgpu', 'tsx', 'tsx/*'];
+const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external, mainFields: ['module', 'main'], sourcemap: true, logLevel: 'warning',
+  // Bundled CommonJS dependencies may call require(); give the ESM bundle one.
+  banner: { js: "import { createRequire as __kfCreateRequire } from 'node:module'; const require = __kfCreateRequire(import.meta.url);" } };
+
+await Promise.all([
+  build({ ...common, entryPoints: ['core/cli/bin.ts'], outfile: 'dist/cli.js' }),
+  build({ ...common, entryPoints: ['core/index.ts'], outfile: 'dist/index.js' }),
+]);
