@@ -1,6 +1,11 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // Plugins import 'kernelflow'; in tests that is the source, not the bundle.
+    alias: { kernelflow: fileURLToPath(new URL('./core/index.ts', import.meta.url)) },
+  },
   test: {
     include: ['tests/**/*.test.ts'],
     testTimeout: 60_000,

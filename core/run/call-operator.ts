@@ -4,7 +4,7 @@
  * record into typed values, checks them against the declared ports and inferred shapes, and falls
  * back to the cpu backend when the active backend lacks a kernel.
  */
-import type { Tensor } from '@tensorflow/tfjs-core';
+import type { Tensor, TypedArray } from '@tensorflow/tfjs-core';
 import type { RunContext, TF, Progress } from '../operator/context.js';
 import { OperatorError } from '../operator/errors.js';
 import type { Port } from '../operator/ports.js';
@@ -87,8 +87,11 @@ async function invoke(node: PlanNode, inputs: Record<string, unknown>, env: Call
 /** Moves inputs to the cpu backend, runs there, and remakes the outputs on the run's backend. */
 async function runOnCpu(node: PlanNode, inputs: Record<string, unknown>, env: CallEnv, notes: Record<string, JsonValue>): Promise<Record<string, Value>> {
   const { tf } = env;
+  // Read the inputs first, asynchronously: a GPU backend has no synchronous read-back.
+  const host = new Map<Tensor, TypedArray>();
+  for (const t of collectTensors(inputs)) host.set(t, (await t.data()) as TypedArray);
   const stored = await withBackend(tf, 'cpu', async () => {
-    const moved = mapTensors(inputs, (t) => tf.tensor(t.dataSync(), t.shape, t.dtype));
+    const moved = mapTensors(inputs, (t) => tf.tensor(host.get(t)!, t.shape, t.dtype));
     try {
       const values = await invoke(node, moved, env, 'cpu', notes);
       const result: Record<string, StoredValue> = {};

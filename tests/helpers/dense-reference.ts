@@ -1,12 +1,12 @@
 /**
  * Float64 references for operator tests: dense row-major arrays computed with plain loops, a
  * deterministic input generator, a tolerance check, and the params validation the engine does
- * (ajv over the operator's TypeBox schema, filling defaults).
+ * (the engine's ajv over the operator's TypeBox schema, filling defaults).
  */
-import { Ajv } from 'ajv';
 import type * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import type { Operator } from '../../core/operator/index.js';
+import { createAjv } from '../../core/document/ajv.js';
 
 export interface Dense {
   shape: number[];
@@ -91,7 +91,7 @@ export function expectDenseClose(got: Dense, want: Dense, rtol = 1e-6): void {
   });
 }
 
-const ajv = new Ajv({ useDefaults: true, allErrors: true });
+const ajv = createAjv();
 const validators = new WeakMap<object, ReturnType<typeof ajv.compile>>();
 
 /** Validates params as the engine does, defaults filled in; throws listing ajv's errors. */

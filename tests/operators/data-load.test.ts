@@ -82,7 +82,7 @@ for (const backend of testBackends()) {
     const run = async (p: Partial<P> & { path: string }) => {
       await useBackend(backend);
       const { out } = (await load.run({}, params(p), ctx())) as { out: tf.Tensor };
-      const got = { dtype: out.dtype, shape: out.shape, values: out.arraySync() };
+      const got = { dtype: out.dtype, shape: out.shape, values: await out.array() };
       out.dispose();
       return got;
     };

@@ -35,7 +35,7 @@ for (const backend of testBackends()) {
       const ta = tf.tensor2d(a);
       const tb = tf.tensor2d(b);
       const { out } = matmul.run({ a: ta, b: tb }, { transpose_a: false, transpose_b: false }, testContext()) as { out: tf.Tensor };
-      const got = out.arraySync() as number[][];
+      const got = (await out.array()) as number[][];
       const want = refMatmul(a, b);
       got.forEach((row, i) => row.forEach((v, j) => expect(v).toBeCloseTo(want[i][j], 5)));
       tf.dispose([ta, tb, out]);
