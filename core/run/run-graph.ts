@@ -24,8 +24,11 @@ import { scheduleDag } from './schedule.js';
 
 export interface RunOptions extends Omit<PrepareOptions, 'backend'> {
   backend?: 'auto' | BackendName;
-  /** false turns caching off; otherwise the tiers to use (defaults: 256 MB memory, `.kernelflow/cache`). */
-  cache?: false | { memoryBytes?: number; dir?: string | null };
+  /**
+   * false turns caching off; a Cache shares its tiers across runs (e.g. a sweep); otherwise the
+   * tiers to use (defaults: 256 MB memory, `.kernelflow/cache`).
+   */
+  cache?: false | Cache | { memoryBytes?: number; dir?: string | null };
   signal?: AbortSignal;
 }
 
@@ -81,7 +84,7 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     warnings.push(node ? `${node}: ${message}` : message);
     emit({ type: 'warning', node, message });
   };
-  const cache = options.cache === false ? undefined : new Cache({
+  const cache = options.cache === false ? undefined : options.cache instanceof Cache ? options.cache : new Cache({
     memoryBytes: options.cache?.memoryBytes ?? 256e6,
     dir: options.cache?.dir === undefined ? defaultCacheDir(process.cwd()) : options.cache.dir,
     onWarning: (m) => warn(m),
@@ -105,6 +108,7 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     }
   };
 
+  const inflight = new Map<string, Promise<StoredResult>>();
   let barrier: Promise<void> = Promise.resolve();
   const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
     const previous = barrier;
@@ -127,29 +131,9 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     const start = performance.now();
     let values: Record<string, Value> | undefined;
     try {
-      const cacheable = cache !== undefined && node.keyNote === undefined;
-      let stored: StoredResult | undefined;
-      const hit = cacheable ? await cache.get(node.key) : undefined;
-      if (hit) {
-        stored = hit.result;
-        record.cache = 'hit';
-        record.tier = hit.tier;
-        values = fromStoredResult(stored, tf);
-      } else {
-        await barrier;
-        const called = await callOperator(node, inputsOf(plan, id, results), {
-          tf, backend: active.name, signal, resolvePath: plan.resolvePath, exclusive,
-          progress: (p) => emit({ type: 'progress', node: id, ...p }),
-          warn: (m) => warn(m, id),
-        });
-        values = called.values;
-        if (called.fallback) record.fallback = called.fallback;
-        if (Object.keys(called.notes).length) record.notes = called.notes;
-        stored = await toStoredResult(values, called.notes);
-        checkFinite(stored, node.op.id);
-        if (cacheable) await cache.put(node.key, stored);
-        if (signal.aborted) throw signal.reason ?? new Error('cancelled');
-      }
+      let stored: StoredResult;
+      ({ values, stored } = await obtain(id, record));
+      if (signal.aborted) throw signal.reason ?? new Error('cancelled');
       const { [NOTES_PORT]: notes, ...ports } = stored;
       if (notes?.kind === 'json' && record.notes === undefined) record.notes = notes.json as Record<string, JsonValue>;
       record.outputs = describeOutputs(ports);
@@ -166,6 +150,61 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
       release(id);
     }
   };
+
+  /**
+   * A node's result from the cache, or from a twin node with the same key that is already being
+   * computed in this run (the same block used twice computes once), or else by computing it.
+   */
+  async function obtain(id: string, record: NodeRecord): Promise<{ values: Record<string, Value>; stored: StoredResult }> {
+    const node = plan.nodes.get(id)!;
+    if (!cache || node.keyNote !== undefined) return compute(id, record);
+    const fromCache = (stored: StoredResult, tier: 'memory' | 'disk') => {
+      record.cache = 'hit';
+      record.tier = tier;
+      return { values: fromStoredResult(stored, tf), stored };
+    };
+    const twin = inflight.get(node.key);
+    if (twin) return fromCache(await twin, 'memory');
+    let settle!: { resolve(r: StoredResult): void; reject(e: unknown): void };
+    const promise = new Promise<StoredResult>((resolve, reject) => (settle = { resolve, reject }));
+    promise.catch(() => {}); // without a twin nobody awaits it
+    inflight.set(node.key, promise);
+    try {
+      const hit = await cache.get(node.key);
+      const result = hit ? fromCache(hit.result, hit.tier) : await compute(id, record);
+      if (!hit) await cache.put(node.key, result.stored);
+      settle.resolve(result.stored);
+      return result;
+    } catch (err) {
+      settle.reject(err);
+      throw err;
+    } finally {
+      inflight.delete(node.key);
+    }
+  }
+
+  /** Calls the operator and checks its result (dtype, shapes, finite values). */
+  async function compute(id: string, record: NodeRecord): Promise<{ values: Record<string, Value>; stored: StoredResult }> {
+    const node = plan.nodes.get(id)!;
+    let values: Record<string, Value> | undefined;
+    try {
+      await barrier;
+      const called = await callOperator(node, inputsOf(plan, id, results), {
+        tf, backend: active.name, signal, resolvePath: plan.resolvePath, exclusive,
+        progress: (p) => emit({ type: 'progress', node: id, ...p }),
+        warn: (m) => warn(m, id),
+      });
+      values = called.values;
+      if (called.fallback) record.fallback = called.fallback;
+      if (Object.keys(called.notes).length) record.notes = called.notes;
+      const stored = await toStoredResult(values, called.notes);
+      checkFinite(stored, node.op.id);
+      return { values, stored };
+    } catch (err) {
+      disposeValues(tf, values);
+      throw err;
+    }
+  }
 
   function finish(record: NodeRecord, status: NodeStatus, id: string, start: number): NodeStatus {
     record.status = status;

@@ -2,17 +2,13 @@
  * Blocked right-looking Cholesky A = L·Lᵀ for float32 tfjs, with a jitter policy.
  *
  * Per block column k (size b): the b×b diagonal block of the trailing matrix is factored on the
- * host in float64 (`cholInPlace`) and inverted there; the panel L21 = A21·L11⁻ᵀ and the trailing
- * product L21·L21ᵀ are `tf.matMul`s on the active backend. The trailing matrix itself is held on
- * the host in float64 between block steps (subtracting the downloaded product there), because
- * tfjs has no in-place update and tfjs-wasm's slice copies its whole input: slicing the device
- * matrix three times per block cost as much as the matmuls. Only the lower triangle of A is read.
- *
- * Why the panel uses the inverse of L11 rather than a host triangular solve: the panel is
- * (n−k)×b, so a host solve costs O(n·b²) JS flops per block (O(n²b) in all, seconds at n = 2048),
- * while the matmul with inv(L11)ᵀ runs on the backend; L11 is a well-scaled Cholesky block whose
- * inverse is formed in float64 and rounded once, which measures as accurate as LAPACK's spotrf
- * (see shared/reference/gp.md, "blk32_h64").
+ * host in float64 (`cholInPlace`), the panel L21 = A21·L11⁻ᵀ is solved there too (O(n·b²) per
+ * block), and the trailing product L21·L21ᵀ — the O(n³) part — is a `tf.matMul` on the active
+ * backend. The trailing matrix is held on the host in float64 between block steps (the downloaded
+ * product is subtracted there), because tfjs has no in-place update and tfjs-wasm's slice copies
+ * its whole input: slicing the device matrix per block cost as much as the matmuls. So the only
+ * float32 steps are the storage of L and the matmul's accumulation. Only the lower triangle of A
+ * is read.
  *
  * Jitter policy (GPyTorch's psd_safe_cholesky, made deterministic and reported): "auto" tries no
  * jitter, then 1e-6·mean(diag A), ×10 per retry up to 1e-3·mean(diag A); a number is applied once.
@@ -22,7 +18,7 @@
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { OperatorError } from '../../core/operator/index.js';
 import type { TF } from '../../core/operator/index.js';
-import { checkAbort, cholInPlace, invLower, splitBatch, transposeHost } from './host.js';
+import { checkAbort, cholInPlace, splitBatch } from './host.js';
 
 export type JitterSpec = 'auto' | number;
 
@@ -150,9 +146,7 @@ export async function choleskyMatrix(
 
 /**
  * One attempt at a fixed jitter: the factor, or the first row whose pivot failed.
- * The trailing matrix lives on the host in float64 (lower triangle only); per block the panel is
- * uploaded, L21 = A21·L11⁻ᵀ and G = L21·L21ᵀ are computed on the backend, and G is downloaded and
- * subtracted. Host work per block is O(b³ + n·b + (n−k)²) — the O(n³) flops are all in tf.matMul.
+ * Host work per block is O(b³ + (n−k)·b² + (n−k)²); the O(n³) flops are all in tf.matMul.
  */
 async function factorOnce(
   tf: TF,
@@ -178,25 +172,35 @@ async function factorOnce(
     for (let i = 0; i < b; i++) for (let j = 0; j <= i; j++) L[(k0 + i) * n + k0 + j] = h[i * b + j];
     if (rest === 0) break;
 
+    // Panel L21 = A21·L11⁻ᵀ by forward substitution on the host in float64, from the float64
+    // trailing matrix. (Multiplying by an explicit inverse of L11 on the backend was measured
+    // worse: its float32 error grows with cond(L11), i.e. with the block size — RBF GP means at
+    // n = 2000, σ² = 1e-4 were 3× less accurate.) Cost O((n−k)·b²) per block, O(n²·b) in all.
     const panel = new Float32Array(rest * b);
-    for (let i = 0; i < rest; i++) for (let j = 0; j < b; j++) panel[i * b + j] = work[(k1 + i) * n + k0 + j];
-    const [l21, g] = tf.tidy(() => {
-      const invT = tf.tensor2d(Float32Array.from(transposeHost(invLower(h, b), b, b)), [b, b]);
-      const l21 = tf.matMul(tf.tensor2d(panel, [rest, b]), invT);
-      // Explicit transpose: wasm's matMul with transpose_b measured ~5× slower than on a transposed copy.
-      return [l21, tf.matMul(l21, tf.transpose(l21))];
-    });
-    const [l21h, gh] = await Promise.all([l21.data(), g.data()]);
-    tf.dispose([l21, g]);
+    const row = new Float64Array(b);
     for (let i = 0; i < rest; i++) {
-      const row = (k1 + i) * n + k0;
+      const w = (k1 + i) * n + k0;
       for (let j = 0; j < b; j++) {
-        const v = l21h[i * b + j];
-        // A non-finite panel entry would poison every later pivot: report this block's last row.
+        let v = work[w + j];
+        const hj = j * b;
+        for (let t = 0; t < j; t++) v -= h[hj + t] * row[t];
+        row[j] = v / h[hj + j];
+      }
+      const o = (k1 + i) * n + k0;
+      for (let j = 0; j < b; j++) {
+        const v = row[j];
         if (!Number.isFinite(v)) return { failedRow: k1 - 1 };
-        L[row + j] = v;
+        L[o + j] = v;
+        panel[i * b + j] = v;
       }
     }
+    const g = tf.tidy(() => {
+      const l21 = tf.tensor2d(panel, [rest, b]);
+      // Explicit transpose: wasm's matMul with transpose_b measured ~5× slower than on a transposed copy.
+      return tf.matMul(l21, tf.transpose(l21));
+    });
+    const gh = await g.data();
+    g.dispose();
     for (let i = 0; i < rest; i++) {
       const w = (k1 + i) * n + k1;
       const gi = i * rest;
