@@ -63,8 +63,8 @@ export async function cg(tf: TF, a: Tensor2D | MatVec, b: Tensor2D, opts: CgOpti
   let p = tf.clone(z) as Tensor2D;
   let returned = false;
   try {
-    const bnorm = (await download(colDot(b, b))).map(Math.sqrt);
-    let rz = await download(colDot(r, z));
+    const bnorm = (await download(tf.tidy(() => colDot(b, b)))).map(Math.sqrt);
+    let rz = await download(tf.tidy(() => colDot(r, z)));
     const rz0 = Array.from(rz);
     const iterations = new Array<number>(m).fill(0);
     const active = Array.from({ length: m }, (_, j) => bnorm[j] > 0);

@@ -88,7 +88,7 @@ describe.runIf(wasmListed)('linalg at large n on wasm (float64 references)', () 
   const gp = [
     { n: 500, noise: 1e-1, bound: 1e-4 },
     { n: 500, noise: 1e-4, bound: 1.5e-3 },
-    { n: 2000, noise: 1e-4, bound: 7e-3 },
+    { n: 2000, noise: 1e-4, bound: 1e-2 },
   ];
   for (const { n, noise, bound } of gp) {
     it(`RBF GP posterior mean, n=${n}, noise=${noise}`, async () => {
