@@ -142,7 +142,7 @@ async function main(): Promise<void> {
         const seconds = (performance.now() - t0) / 1000;
         const ms = r.stats.ms;
         tf.dispose([a, r.values, r.vectors]);
-        log(`| ${name} | ${n} | ${fmt(seconds, 2)} | ${fmt(ms.tridiagonal / 1000, 2)} / ${fmt(ms.divide_conquer / 1000, 2)} / ${fmt(ms.back_transform / 1000, 2)} | ${fmt(p32?.seconds ?? NaN, 3)} | ${fmt(p64?.seconds ?? NaN, 3)} | ${p32 ? fmt(seconds / p32.seconds, 0) + '×' : '—'} |`);
+        log(`| ${name} | ${n} | ${fmt(seconds, 2)} | ${fmt(ms.tridiagonal / 1000, 2)} / ${fmt(ms.divide_conquer / 1000, 2)} / ${fmt(ms.back_transform / 1000, 2)} | ${fmt(p32?.seconds ?? NaN, 3)} | ${fmt(p64?.seconds ?? NaN, 3)} | ${p32 ? fmt(seconds / p32.seconds, 1) + '×' : '—'} |`);
       }
     }
   }

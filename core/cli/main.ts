@@ -129,7 +129,8 @@ export function buildProgram(): Command {
   ops.command('describe').argument('<id>', 'operator id').description('ports, params with defaults, and docs of one operator')
     .option('--plugin <module>', 'load a plugin module too; repeatable', collect, [])
     .action(async (id: string, o) => {
-      const registry = await registryWith(o.plugin);
+      // commander hands --plugin to the parent `ops` when both declare it: take both.
+      const registry = await registryWith([...ops.opts().plugin, ...o.plugin]);
       const op = registry.get(id);
       if (!op) {
         const near = registry.suggest(id);

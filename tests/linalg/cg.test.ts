@@ -86,7 +86,7 @@ for (const backend of testBackends()) {
       expect(ctx.notes.cg_not_converged).toBe(true);
       expect(ctx.warnings.length).toBe(1);
       x.dispose();
-      const err = await Promise.resolve(cgOp.run({ a: A, b }, { ...p, strict: true }, ctx)).catch((e) => e);
+      const err = (await Promise.resolve(cgOp.run({ a: A, b }, { ...p, strict: true }, ctx)).catch((e) => e)) as OperatorError;
       expect(err).toBeInstanceOf(OperatorError);
       expect(err.code).toBe('cg_not_converged');
       expect(err.details).toMatchObject({ columns: [0], iterations: [3], maxIter: 3 });
@@ -140,6 +140,8 @@ describe.runIf(testBackends().includes('wasm'))('pivoted-Cholesky preconditionin
     K.dispose();
   });
 
+  // tol 1e-3: on this system the true relative residual of float32 CG floors at ≈ 2–4e-4 (the
+  // recursive one keeps falling), so 1e-4 is not attainable honestly.
   it('cuts CG iterations on an RBF kernel with small noise', async () => {
     const n = 800;
     const noise = 1e-2;
@@ -156,7 +158,7 @@ describe.runIf(testBackends().includes('wasm'))('pivoted-Cholesky preconditionin
     for (const [rank, shift] of [[0, 'auto'], [15, 'auto'], [15, noise], [50, 'auto']] as const) {
       const ctx = testContext();
       const t0 = performance.now();
-      const { x, info } = (await cgOp.run({ a: K, b: Y }, { ...params, tol: 1e-4, precond_rank: rank, precond_shift: shift }, ctx)) as {
+      const { x, info } = (await cgOp.run({ a: K, b: Y }, { ...params, tol: 1e-3, precond_rank: rank, precond_shift: shift }, ctx)) as {
         x: tf.Tensor;
         info: any;
       };
