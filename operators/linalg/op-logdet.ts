@@ -2,7 +2,7 @@ import { defineOperator, expectDim, json, OperatorError, ShapeError, tensor, Typ
 import type { JsonValue } from '../../core/operator/index.js';
 import { choleskyFactor, logdetFromFactor } from './cholesky.js';
 import { assertFinite } from './host.js';
-import { blockSizeParam, jitterParam } from './op-cholesky.js';
+import { blockSizeParam, innerBlockParam, jitterParam } from './op-cholesky.js';
 
 /**
  * log|A| = 2·Σ log Lᵢᵢ, the sum taken in float64 on the host. Connect exactly one input: `a` (an SPD
@@ -15,10 +15,13 @@ export const logdet = defineOperator({
   summary: 'log|A| of a symmetric positive definite A from its Cholesky factor: 2·Σ log Lᵢᵢ (float64 sum); input a or l',
   description:
     'Exactly one of the inputs is connected. With `a`, A is factored by the blocked Cholesky of linalg.cholesky ' +
-    '(params jitter, block_size apply; the log-determinant is then that of A + jitter_used·I, reported in info). ' +
+    '(params jitter, block_size, inner_block apply; the log-determinant is then that of A + jitter_used·I, reported in info). ' +
     'With `l`, the diagonal of the given factor is used (params ignored). info: {logdet (float64 values), ' +
     'method: "cholesky", jitter_used}.',
-  params: Type.Object({ jitter: jitterParam, block_size: blockSizeParam }, { additionalProperties: false }),
+  params: Type.Object(
+    { jitter: jitterParam, block_size: blockSizeParam, inner_block: innerBlockParam },
+    { additionalProperties: false },
+  ),
   inputs: {
     a: tensor({ dtype: 'float32', rank: [2, 3, 4], optional: true, doc: 'A, [..., n, n] SPD' }),
     l: tensor({ dtype: 'float32', rank: [2, 3, 4], optional: true, doc: 'or L, [..., n, n], its Cholesky factor' }),
@@ -42,7 +45,12 @@ export const logdet = defineOperator({
     let factor = l;
     let jitterUsed = 0;
     if (a !== undefined) {
-      const res = await choleskyFactor(tf, a, { jitter: p.jitter, blockSize: p.block_size, signal: ctx.signal });
+      const res = await choleskyFactor(tf, a, {
+        jitter: p.jitter,
+        blockSize: p.block_size,
+        innerBlock: p.inner_block,
+        signal: ctx.signal,
+      });
       factor = res.l;
       jitterUsed = res.jitterUsed;
     } else {

@@ -31,22 +31,24 @@ export const sleep = defineOperator({
   },
 });
 
-/** x·factor, counting calls per node id. */
-export const counted = defineOperator({
-  id: 'test.counted',
-  version: 1,
-  summary: 'x·factor, counted',
-  params: Type.Object({ factor: Type.Number({ default: 2 }) }),
-  inputs: { x: tensor() },
-  outputs: { out: tensor() },
-  shape: ({ x }) => ({ out: x.shape }),
-  run: ({ x }, { factor }, { tf, node }) => {
-    count(node);
-    return { out: tf.mul(x, factor) };
-  },
-});
-
-export const counted_v2 = defineOperator({ ...counted, version: 2 });
+/** x·factor, counting calls per node id; `version` lets a test bump the operator's version. */
+function countedOperator(version: number) {
+  return defineOperator({
+    id: 'test.counted',
+    version,
+    summary: 'x·factor, counted',
+    params: Type.Object({ factor: Type.Number({ default: 2 }) }),
+    inputs: { x: tensor() },
+    outputs: { out: tensor() },
+    shape: ({ x }) => ({ out: x.shape }),
+    run: ({ x }, { factor }, { tf, node }) => {
+      count(node);
+      return { out: tf.mul(x, factor) };
+    },
+  });
+}
+export const counted = countedOperator(1);
+export const counted_v2 = countedOperator(2);
 
 export const fail = defineOperator({
   id: 'test.fail',

@@ -15,11 +15,11 @@ const sctx = { node: 'n', op: 'linalg', resolvePath: (p: string) => p };
 
 describe('linalg shape inference', () => {
   it('cholesky keeps [..., n, n] and rejects non-square input', () => {
-    expect(cholesky.shape!({ a: meta([3, 'n', null]) }, { jitter: 'auto', block_size: 128 }, sctx)).toEqual({
+    expect(cholesky.shape!({ a: meta([3, 'n', null]) }, { jitter: 'auto', block_size: 128, inner_block: 32 }, sctx)).toEqual({
       l: [3, 'n', 'n'],
       info: { kind: 'json' },
     });
-    expect(() => cholesky.shape!({ a: meta([4, 5]) }, { jitter: 'auto', block_size: 128 }, sctx)).toThrow(ShapeError);
+    expect(() => cholesky.shape!({ a: meta([4, 5]) }, { jitter: 'auto', block_size: 128, inner_block: 32 }, sctx)).toThrow(ShapeError);
   });
   it('solves return the right-hand side shape and check n and batch dims', () => {
     const p = { lower: true, transpose: false, block_size: 128 };
@@ -29,7 +29,7 @@ describe('linalg shape inference', () => {
     expect(() => choSolveOp.shape!({ l: meta([2, 5, 5]), b: meta([3, 5, 1]) }, { block_size: 128 }, sctx)).toThrow(ShapeError);
   });
   it('logdet takes exactly one of a and l and returns the batch shape', () => {
-    const p = { jitter: 'auto' as const, block_size: 128 };
+    const p = { jitter: 'auto' as const, block_size: 128, inner_block: 32 };
     expect(logdet.shape!({ a: meta([4, 6, 6]), l: undefined }, p, sctx)).toEqual({ out: [4], info: { kind: 'json' } });
     expect(logdet.shape!({ a: undefined, l: meta([6, 6]) }, p, sctx)).toEqual({ out: [], info: { kind: 'json' } });
     expect(() => logdet.shape!({ a: meta([6, 6]), l: meta([6, 6]) }, p, sctx)).toThrow(ShapeError);
@@ -170,7 +170,7 @@ for (const backend of testBackends()) {
       const a = spdMatrix(n, 1, 6, eigs);
       const A = tf.tensor2d(Float32Array.from(a), [n, n]);
       const ctx = testContext();
-      const { l, info } = (await cholesky.run({ a: A }, { jitter: 'auto', block_size: 16 }, ctx)) as {
+      const { l, info } = (await cholesky.run({ a: A }, { jitter: 'auto', block_size: 16, inner_block: 32 }, ctx)) as {
         l: tf.Tensor;
         info: Record<string, unknown>;
       };
@@ -218,14 +218,14 @@ for (const backend of testBackends()) {
       const A = tf.tensor3d(Float32Array.from([...mats[0], ...mats[1]]), [2, n, n]);
       const B = tf.tensor2d(Float32Array.from([...b64, ...b64]), [2, n]);
       const ctx = testContext();
-      const { l, info } = (await cholesky.run({ a: A }, { jitter: 'auto', block_size: 16 }, ctx)) as { l: tf.Tensor; info: any };
+      const { l, info } = (await cholesky.run({ a: A }, { jitter: 'auto', block_size: 16, inner_block: 32 }, ctx)) as { l: tf.Tensor; info: any };
       expect(l.shape).toEqual([2, n, n]);
-      expect(info).toMatchObject({ jitter_used: 0, n, block_size: 16, batch: 2, jitter_used_per_matrix: [0, 0] });
+      expect(info).toMatchObject({ jitter_used: 0, n, block_size: 16, inner_block: 16, batch: 2, jitter_used_per_matrix: [0, 0] });
       const { x } = (await choSolveOp.run({ l, b: B }, { block_size: 16 }, ctx)) as { x: tf.Tensor };
       expect(x.shape).toEqual([2, n]);
       const xh = await x.data();
-      const fromA = (await logdet.run({ a: A, l: undefined }, { jitter: 'auto', block_size: 16 }, ctx)) as { out: tf.Tensor; info: any };
-      const fromL = (await logdet.run({ a: undefined, l }, { jitter: 'auto', block_size: 16 }, ctx)) as { out: tf.Tensor; info: any };
+      const fromA = (await logdet.run({ a: A, l: undefined }, { jitter: 'auto', block_size: 16, inner_block: 32 }, ctx)) as { out: tf.Tensor; info: any };
+      const fromL = (await logdet.run({ a: undefined, l }, { jitter: 'auto', block_size: 16, inner_block: 32 }, ctx)) as { out: tf.Tensor; info: any };
       expect(fromA.out.shape).toEqual([2]);
       for (let k = 0; k < 2; k++) {
         const lref = refCholesky(mats[k], n);
