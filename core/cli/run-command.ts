@@ -38,7 +38,8 @@ export async function runCommand(file: string, options: RunCliOptions): Promise<
       const count = (s: string) => nodes.filter((n) => n.status === s).length;
       const hits = nodes.filter((n) => n.cache === 'hit').length;
       process.stdout.write(`\n${manifest.graph.name}: ${manifest.status} on ${manifest.backend.name} (${manifest.backend.reason}) in ${formatMs(manifest.durationMs)}\n`);
-      process.stdout.write(`nodes: ${nodes.length} (${count('ok')} ok, ${count('failed')} failed, ${count('skipped')} skipped, ${count('cancelled')} cancelled); cache hits: ${hits}\n`);
+      const unneeded = count('unneeded') ? `, ${count('unneeded')} not needed (cached downstream)` : '';
+      process.stdout.write(`nodes: ${nodes.length} (${count('ok')} ok, ${count('failed')} failed, ${count('skipped')} skipped, ${count('cancelled')} cancelled${unneeded}); cache hits: ${hits}\n`);
       for (const [id, n] of Object.entries(manifest.nodes)) if (n.error && n.status === 'failed') process.stdout.write(`  ✗ ${id} (${n.op}): [${n.error.code}] ${n.error.message}\n`);
       const rows = Object.entries(manifest.outputs).map(([name, o]) => [name, o.file ?? '(not produced)', o.shape ? `[${o.shape.join(',')}]` : o.kind, o.dtype ?? '', o.sha256?.slice(0, 12) ?? '']);
       if (rows.length) process.stdout.write('\n' + table(['output', 'file', 'shape', 'dtype', 'sha256'], rows) + '\n');

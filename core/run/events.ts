@@ -4,8 +4,10 @@
  */
 import type { Progress } from '../operator/context.js';
 
-export type NodeStatus = 'ok' | 'failed' | 'skipped' | 'cancelled';
-export type CacheStatus = 'hit' | 'miss' | 'off';
+/** `unneeded`: not loaded or run, because every node that consumes it came from the cache. */
+export type NodeStatus = 'ok' | 'failed' | 'skipped' | 'cancelled' | 'unneeded';
+/** `unused`: the node was not needed (see NodeStatus `unneeded`), so the cache was not asked. */
+export type CacheStatus = 'hit' | 'miss' | 'off' | 'unused';
 
 export interface NodeError {
   code: string;

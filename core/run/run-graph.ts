@@ -108,7 +108,6 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     }
   };
 
-  const inflight = new Map<string, Promise<StoredResult>>();
   let barrier: Promise<void> = Promise.resolve();
   const exclusive = async <T>(fn: () => Promise<T>): Promise<T> => {
     const previous = barrier;
@@ -122,70 +121,63 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     }
   };
 
-  const runNode = async (id: string): Promise<NodeStatus> => {
+  const newRecord = (id: string): NodeRecord => {
     const node = plan.nodes.get(id)!;
     const record: NodeRecord = { op: node.op.id, opVersion: node.op.version, cacheKey: node.key, cache: cache ? 'miss' : 'off', ms: 0, status: 'ok', outputs: {} };
     records[id] = record;
-    if (signal.aborted) return finish(record, 'cancelled', id, 0);
-    emit({ type: 'node-start', node: id, op: node.op.id, time: new Date().toISOString() });
+    return record;
+  };
+  const accept = (id: string, record: NodeRecord, values: Record<string, Value>, stored: StoredResult) => {
+    const { [NOTES_PORT]: notes, ...ports } = stored;
+    if (notes?.kind === 'json' && record.notes === undefined) record.notes = notes.json as Record<string, JsonValue>;
+    record.outputs = describeOutputs(ports);
+    results.set(id, values);
+    if (outputNodes.has(id)) storedOutputs.set(id, ports);
+  };
+  // Promises of results being computed, by key: a second node with the same key in this run (the
+  // same block used twice) waits for the first instead of computing again.
+  const inflight = new Map<string, { promise: Promise<StoredResult>; resolve(r: StoredResult): void; reject(e: unknown): void }>();
+
+  /** A node's result without its inputs: from a twin in flight, or from the cache. */
+  const lookup = async (id: string): Promise<NodeStatus | undefined> => {
+    const node = plan.nodes.get(id)!;
+    if (!cache || node.keyNote !== undefined || signal.aborted) return undefined;
+    const twin = inflight.get(node.key);
     const start = performance.now();
-    let values: Record<string, Value> | undefined;
+    let hit: { result: StoredResult; tier: 'memory' | 'disk' } | undefined;
     try {
-      let stored: StoredResult;
-      ({ values, stored } = await obtain(id, record));
-      if (signal.aborted) throw signal.reason ?? new Error('cancelled');
-      const { [NOTES_PORT]: notes, ...ports } = stored;
-      if (notes?.kind === 'json' && record.notes === undefined) record.notes = notes.json as Record<string, JsonValue>;
-      record.outputs = describeOutputs(ports);
-      results.set(id, values);
-      if (outputNodes.has(id)) storedOutputs.set(id, ports);
-      return finish(record, 'ok', id, start);
-    } catch (err) {
-      disposeValues(tf, values);
-      results.delete(id);
-      if (signal.aborted) return finish(record, 'cancelled', id, start);
-      record.error = toNodeError(err);
-      return finish(record, 'failed', id, start);
-    } finally {
-      release(id);
+      hit = twin ? { result: await twin.promise, tier: 'memory' } : await cache.get(node.key);
+    } catch {
+      return undefined; // the twin failed: this node computes (and fails) on its own
     }
+    if (!hit) {
+      let settle!: { resolve(r: StoredResult): void; reject(e: unknown): void };
+      const promise = new Promise<StoredResult>((resolve, reject) => (settle = { resolve, reject }));
+      promise.catch(() => {}); // without a twin nobody awaits it
+      inflight.set(node.key, { promise, ...settle });
+      return undefined;
+    }
+    const record = newRecord(id);
+    emit({ type: 'node-start', node: id, op: node.op.id, time: new Date().toISOString() });
+    record.cache = 'hit';
+    record.tier = hit.tier;
+    accept(id, record, fromStoredResult(hit.result, tf), hit.result);
+    release(id);
+    return finish(record, 'ok', id, start);
   };
 
-  /**
-   * A node's result from the cache, or from a twin node with the same key that is already being
-   * computed in this run (the same block used twice computes once), or else by computing it.
-   */
-  async function obtain(id: string, record: NodeRecord): Promise<{ values: Record<string, Value>; stored: StoredResult }> {
+  /** Computes a node whose inputs are ready, checks and caches the result. */
+  const runNode = async (id: string): Promise<NodeStatus> => {
     const node = plan.nodes.get(id)!;
-    if (!cache || node.keyNote !== undefined) return compute(id, record);
-    const fromCache = (stored: StoredResult, tier: 'memory' | 'disk') => {
-      record.cache = 'hit';
-      record.tier = tier;
-      return { values: fromStoredResult(stored, tf), stored };
-    };
+    const record = newRecord(id);
     const twin = inflight.get(node.key);
-    if (twin) return fromCache(await twin, 'memory');
-    let settle!: { resolve(r: StoredResult): void; reject(e: unknown): void };
-    const promise = new Promise<StoredResult>((resolve, reject) => (settle = { resolve, reject }));
-    promise.catch(() => {}); // without a twin nobody awaits it
-    inflight.set(node.key, promise);
-    try {
-      const hit = await cache.get(node.key);
-      const result = hit ? fromCache(hit.result, hit.tier) : await compute(id, record);
-      if (!hit) await cache.put(node.key, result.stored);
-      settle.resolve(result.stored);
-      return result;
-    } catch (err) {
-      settle.reject(err);
-      throw err;
-    } finally {
-      inflight.delete(node.key);
+    if (signal.aborted) {
+      twin?.reject(new Error('cancelled'));
+      release(id);
+      return finish(record, 'cancelled', id, 0);
     }
-  }
-
-  /** Calls the operator and checks its result (dtype, shapes, finite values). */
-  async function compute(id: string, record: NodeRecord): Promise<{ values: Record<string, Value>; stored: StoredResult }> {
-    const node = plan.nodes.get(id)!;
+    emit({ type: 'node-start', node: id, op: node.op.id, time: new Date().toISOString() });
+    const start = performance.now();
     let values: Record<string, Value> | undefined;
     try {
       await barrier;
@@ -199,12 +191,23 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
       if (Object.keys(called.notes).length) record.notes = called.notes;
       const stored = await toStoredResult(values, called.notes);
       checkFinite(stored, node.op.id);
-      return { values, stored };
+      if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+      if (cache && node.keyNote === undefined) await cache.put(node.key, stored);
+      twin?.resolve(stored);
+      accept(id, record, values, stored);
+      return finish(record, 'ok', id, start);
     } catch (err) {
+      twin?.reject(err);
       disposeValues(tf, values);
-      throw err;
+      results.delete(id);
+      if (signal.aborted) return finish(record, 'cancelled', id, start);
+      record.error = toNodeError(err);
+      return finish(record, 'failed', id, start);
+    } finally {
+      if (twin) inflight.delete(node.key);
+      release(id);
     }
-  }
+  };
 
   function finish(record: NodeRecord, status: NodeStatus, id: string, start: number): NodeStatus {
     record.status = status;
@@ -213,23 +216,38 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     return status;
   }
 
+  // Demanded directly: the graph's outputs and every node nothing consumes (e.g. a check).
+  const consumed = new Set(plan.order.flatMap((id) => upstreamOf(plan, id)));
+  const roots = plan.order.filter((id) => outputNodes.has(id) || !consumed.has(id));
   await lastValueFrom(
     scheduleDag<NodeStatus>({
       order: plan.order,
       upstream: (id) => upstreamOf(plan, id),
+      roots,
+      lookup,
       run: runNode,
       succeeded: (s) => s === 'ok',
       blocked: (id, bad) => {
         const status: NodeStatus = bad.some((b) => b.outcome === 'cancelled') || signal.aborted ? 'cancelled' : 'skipped';
+        const record = newRecord(id);
         const node = plan.nodes.get(id)!;
-        records[id] = { op: node.op.id, opVersion: node.op.version, cacheKey: node.key, cache: cache ? 'miss' : 'off', ms: 0, status, outputs: {},
-          error: status === 'skipped' ? { code: 'upstream_failed', message: `skipped: upstream ${bad.map((b) => `'${b.id}'`).join(', ')} did not succeed` } : undefined };
-        emit({ type: 'node-end', node: id, op: node.op.id, status, cache: records[id].cache, ms: 0, error: records[id].error });
+        inflight.get(node.key)?.reject(new Error(`upstream of '${id}' did not succeed`));
+        inflight.delete(node.key);
+        if (status === 'skipped') record.error = { code: 'upstream_failed', message: `skipped: upstream ${bad.map((b) => `'${b.id}'`).join(', ')} did not succeed` };
         release(id);
-        return status;
+        return finish(record, status, id, 0);
       },
     }).pipe(toArray()),
   );
+  // Nodes nobody needed: everything downstream of them came from the cache.
+  for (const id of plan.order) {
+    if (!records[id]) {
+      const record = newRecord(id);
+      record.status = 'unneeded';
+      record.cache = 'unused';
+      record.outputs = Object.fromEntries(Object.entries(plan.nodes.get(id)!.outputs).map(([port, m]) => [port, m.kind === 'tensor' ? { kind: 'tensor', shape: m.shape?.map((d) => (typeof d === 'number' ? d : -1)), dtype: m.dtype } : { kind: m.kind }]));
+    }
+  }
 
   const statuses = Object.values(records).map((r) => r.status);
   const status = statuses.includes('failed') ? 'failed' : statuses.includes('cancelled') ? 'cancelled' : 'ok';
@@ -242,7 +260,8 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
       stored[name] = storedOutputs.get(ref.node)![ref.port];
     }
   }
-  // Output nodes' unused ports are not returned: free them.
+  // Whatever is left that is not returned is freed: intermediates, and output nodes' other ports.
+  for (const [id, values] of results) if (!outputNodes.has(id)) disposeValues(tf, values);
   for (const id of outputNodes) {
     const used = new Set(Object.values(prepared.dag.outputs).filter((r) => r.node === id).map((r) => r.port));
     for (const [port, v] of Object.entries(results.get(id) ?? {})) if (!used.has(port)) disposeValues(tf, { [port]: v });

@@ -18,7 +18,7 @@
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { OperatorError } from '../../core/operator/index.js';
 import type { TF } from '../../core/operator/index.js';
-import { checkAbort, cholInPlace, splitBatch } from './host.js';
+import { checkAbort, cholInPlace, splitBatch, sumLog } from './host.js';
 
 export type JitterSpec = 'auto' | number;
 
@@ -239,16 +239,6 @@ export async function logdetFromFactor(tf: TF, l: Tensor): Promise<number[]> {
   const d = await diag.data();
   diag.dispose();
   const out: number[] = [];
-  for (let b = 0; b < count; b++) {
-    let s = 0;
-    let c = 0;
-    for (let i = 0; i < n; i++) {
-      const y = Math.log(d[b * n + i]) - c;
-      const t = s + y;
-      c = t - s - y;
-      s = t;
-    }
-    out.push(2 * s);
-  }
+  for (let b = 0; b < count; b++) out.push(2 * sumLog(d.subarray(b * n, (b + 1) * n)));
   return out;
 }

@@ -135,11 +135,6 @@ export function splitBatch(shape: number[], trailing: number): { batch: number[]
   return { batch, count: batch.reduce((p, d) => p * d, 1) };
 }
 
-/** The i-th matrix of a [..., r, c] tensor as a new [r, c] tensor. */
-export function batchItem(tf: TF, t: Tensor, i: number, r: number, c: number): Tensor {
-  return tf.tidy(() => tf.reshape(tf.slice(tf.reshape(t, [-1, r, c]), [i, 0, 0], [1, r, c]), [r, c]));
-}
-
 /**
  * Throws `non_finite_input` when `t` holds a NaN or ±Inf. One scalar download: Σ 0·tᵢ is 0 for
  * finite entries and NaN otherwise, with no overflow (tf.max would skip NaN on some backends).

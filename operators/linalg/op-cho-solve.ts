@@ -5,7 +5,7 @@ import { solveShape } from './op-solve-triangular.js';
 import { choSolve as solve } from './triangular.js';
 
 /** X = A⁻¹B = L⁻ᵀ(L⁻¹B) from the Cholesky factor L of A, batched over leading dims. */
-export const choSolve = defineOperator({
+export const choSolveOp = defineOperator({
   id: 'linalg.cho_solve',
   version: 1,
   summary: 'Solves A·X = B given the lower Cholesky factor L of A (A = L·Lᵀ): X = L⁻ᵀ·L⁻¹·B',

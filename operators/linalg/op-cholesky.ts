@@ -20,16 +20,17 @@ export const innerBlockParam = Type.Integer({
 
 /**
  * A = L·Lᵀ, blocked right-looking Cholesky: trailing updates are tf.matMul on the backend, diagonal
- * blocks are factored on the host in float64. Reads the lower triangle of A.
+ * blocks and panels are computed on the host in float64. Reads the lower triangle of A.
  */
-export const cholesky = defineOperator({
+export const choleskyOp = defineOperator({
   id: 'linalg.cholesky',
   version: 1,
   summary: 'Cholesky factor L of a symmetric positive definite A = L·Lᵀ, batched over leading dims, with a jitter policy',
   description:
     'Right-looking blocked Cholesky (block_size, default 128): each b×b diagonal block and its panel L21 = A21·L11⁻ᵀ ' +
     'are computed on the host in float64; the trailing update A22 −= L21·L21ᵀ (the O(n³) part) runs as tf.matMul, ' +
-    'inner_block columns at a time, into a float64 trailing matrix. Only the lower triangle of A is read. Failure throws `not_psd` {row, jitterTried}; NaN/Inf input throws `non_finite_input`. ' +
+    'inner_block columns at a time, into a float64 trailing matrix. Only the lower triangle of A is read. ' +
+    'Failure throws `not_psd` {row, jitterTried}; NaN/Inf input throws `non_finite_input`. ' +
     'info: {jitter_used, jitter_tried, n, block_size, inner_block, batch} (jitter_used is the largest over the batch; ' +
     'jitter_used_per_matrix is added for batched input).',
   params: Type.Object(
@@ -39,7 +40,7 @@ export const cholesky = defineOperator({
   inputs: { a: tensor({ dtype: 'float32', rank: [2, 3, 4], doc: 'A, [..., n, n] symmetric positive definite' }) },
   outputs: {
     l: tensor({ dtype: 'float32', doc: 'L, [..., n, n] lower triangular' }),
-    info: json({ doc: '{jitter_used, jitter_tried, n, block_size, batch}' }),
+    info: json({ doc: '{jitter_used, jitter_tried, n, block_size, inner_block, batch, jitter_used_per_matrix?}' }),
   },
   shape: ({ a }) => {
     const s = a.shape!;

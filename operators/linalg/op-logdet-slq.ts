@@ -5,7 +5,7 @@ import { precondShiftParam } from './op-cg.js';
 import { logdetSlq as slq } from './slq.js';
 
 /** Stochastic Lanczos quadrature estimate of log|A| (GPyTorch's BBMM); an estimate, never exact. */
-export const logdetSlq = defineOperator({
+export const logdetSlqOp = defineOperator({
   id: 'linalg.logdet_slq',
   version: 1,
   summary: 'Estimate of log|A| for SPD A by stochastic Lanczos quadrature on preconditioned CG (seeded probes)',

@@ -9,7 +9,7 @@ import { blockSizeParam, innerBlockParam, jitterParam } from './op-cholesky.js';
  * matrix, factored here with the jitter policy) or `l` (a Cholesky factor already computed, e.g. by
  * linalg.cholesky, so a pipeline factors once).
  */
-export const logdet = defineOperator({
+export const logdetOp = defineOperator({
   id: 'linalg.logdet',
   version: 1,
   summary: 'log|A| of a symmetric positive definite A from its Cholesky factor: 2·Σ log Lᵢᵢ (float64 sum); input a or l',

@@ -21,7 +21,7 @@ export function solveShape(t: Shape, b: Shape, tName: string): Shape {
 }
 
 /** X = op(T)⁻¹·B for triangular T (op = identity or transpose), blocked, batched over leading dims. */
-export const solveTriangular = defineOperator({
+export const solveTriangularOp = defineOperator({
   id: 'linalg.solve_triangular',
   version: 1,
   summary: 'Solves op(L)·X = B for triangular L (lower or upper, op = identity or transpose), many right-hand sides',

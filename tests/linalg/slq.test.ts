@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { logdetSlq } from '../../operators/linalg/index.js';
-import { logdetSlq as slqOp } from '../../operators/linalg/op-logdet-slq.js';
+import { logdetSlqOp as slqOp } from '../../operators/linalg/op-logdet-slq.js';
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
 import { normals, rbf, refCholesky, refLogdet, spdMatrix } from './ref.js';
