@@ -22,6 +22,8 @@ export async function runCommand(file: string, options: RunCliOptions): Promise<
     controller.abort(new Error('cancelled by SIGINT'));
   };
   process.on('SIGINT', onSigint);
+  // PROD silences tfjs's console banners (e.g. "install our node backend") in the CLI's output.
+  (await import('@tensorflow/tfjs-core')).env().set('PROD', true);
   try {
     const handle = runGraph(file, { ...options, signal: controller.signal });
     const live = process.stderr.isTTY && !options.json;

@@ -3,7 +3,7 @@
  * diagnostics, run outputs (.npy readable back), cache reuse, plan's explanations, ops, viz, cache
  * management and doctor.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,6 +113,33 @@ describe('kernelflow CLI', () => {
     const r = kf(['validate', 'g.json'], dir);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/g\.json: \/nodes\/v\/params\/path: node 'v' \(data\.load\): path 'data\.csv' leads outside the allowed folders through a symlink/);
+  });
+
+  it('Ctrl-C cancels promptly and still writes the outputs computed so far and a manifest', async () => {
+    const out = path.join(work, 'cancelled');
+    const child = spawn(process.execPath, [bin, 'run', 'tests/fixtures/slow-graph.json', '--backend', 'wasm', '--no-cache', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Wait until the slow node is running, then interrupt.
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => {
+        if (/running slow/.test(stderr)) {
+          clearInterval(timer);
+          setTimeout(resolve, 300);
+        }
+      }, 50);
+    });
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/cancelling/);
+    const manifest = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.status).toBe('cancelled');
+    expect(manifest.nodes.wait.status).toBe('cancelled');
+    expect(manifest.nodes.after.status).toBe('cancelled');
+    expect(readdirSync(out)).toContain('x.npy');
   });
 
   it('run --json prints the event stream as JSON lines', () => {
