@@ -1,6 +1,6 @@
 /**
  * The built-in operators, exported like a plugin's: the engine registers whatever this module
- * exports through the same path as any plugin module.
+ * exports (operators, and each family's module namespace) through the same path as any plugin.
  */
 export { constant } from './data/constant.js';
 export { load } from './data/load.js';
@@ -15,3 +15,9 @@ export { sub } from './math/sub.js';
 export { transpose } from './math/transpose.js';
 export { mse } from './metric/mse.js';
 export { relError } from './metric/rel_error.js';
+
+// Families with a library beside their operators export both from their index; registration keeps
+// the operators. (Listed as arrays: a bundler may turn module namespaces into plain objects.)
+import * as linalg from './linalg/index.js';
+
+export const families = [linalg].map((family) => Object.values(family));

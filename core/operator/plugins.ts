@@ -40,15 +40,23 @@ export async function loadPlugin(spec: string, baseDir: string, registry: Operat
   return { spec, file, operators: operators.map((op) => op.id) };
 }
 
-/** Registers every operator a module exports (named exports, default export, arrays of them). */
+/**
+ * Every operator a module exports: named exports, the default export, arrays of them, and
+ * re-exported module namespaces (`export * as family from './family/index.js'`).
+ */
 export function collectOperators(mod: Record<string, unknown>): Operator[] {
   const found = new Set<Operator>();
   const visit = (v: unknown): void => {
     if (isOperator(v)) found.add(v);
     else if (Array.isArray(v)) v.forEach(visit);
+    else if (isModuleNamespace(v)) Object.values(v).forEach(visit);
   };
   Object.values(mod).forEach(visit);
   return [...found];
+}
+
+function isModuleNamespace(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && (v as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] === 'Module';
 }
 
 function resolvePlugin(spec: string, baseDir: string): string {

@@ -17,3 +17,13 @@ export { eigh, tridiagonalize, tql2, mergeRankOne } from './eigh.js';
 export type { EighOptions, EighResult, EighStats } from './eigh.js';
 export { pinvNewton } from './pinv-newton.js';
 export type { PinvNewtonOptions, PinvNewtonInfo } from './pinv-newton.js';
+
+// The linalg.* operators.
+export { choleskyOp } from './op-cholesky.js';
+export { solveTriangularOp } from './op-solve-triangular.js';
+export { choSolveOp } from './op-cho-solve.js';
+export { logdetOp } from './op-logdet.js';
+export { cgOp } from './op-cg.js';
+export { logdetSlqOp } from './op-logdet-slq.js';
+export { eighOp } from './op-eigh.js';
+export { pinvNewtonOp } from './op-pinv-newton.js';
