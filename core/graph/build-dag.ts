@@ -14,6 +14,7 @@ import type { Port } from '../operator/ports.js';
 import type { OperatorRegistry } from '../operator/registry.js';
 import type { JsonValue } from '../operator/values.js';
 import { findCycle } from './find-cycle.js';
+import { findParamRefs, type ParamRef } from './param-refs.js';
 import { defaultOutputPort, parseReference, type Ref } from './reference.js';
 
 export interface DagNode {
@@ -23,6 +24,15 @@ export interface DagNode {
   params: Record<string, JsonValue>;
   /** Connected input ports; variadic ports hold arrays. */
   inputs: Record<string, Ref | Ref[]>;
+  /** Params whose values come from upstream `json` outputs (`{"$from": "node.port"}`). */
+  paramRefs: ParamRef[];
+}
+
+/** The nodes a node depends on: its inputs' producers and its `$from` params' producers. */
+export function dependencies(node: DagNode): string[] {
+  const ids = Object.values(node.inputs).flat().map((r) => r.node);
+  for (const p of node.paramRefs) if (p.ref) ids.push(p.ref.node);
+  return [...new Set(ids)];
 }
 
 export interface Dag {
@@ -53,7 +63,7 @@ export function buildDag(graph: ResolvedGraph, registry: OperatorRegistry, optio
   for (const [id, node] of Object.entries(graph.nodes)) {
     const op = registry.get(node.op);
     if (!op && options.opaqueUnknownOps) {
-      nodes.set(id, { id, op: opaqueOperator(graph, id), params: node.params, inputs: {} });
+      nodes.set(id, { id, op: opaqueOperator(graph, id), params: node.params, inputs: {}, paramRefs: findParamRefs(node.params) });
       continue;
     }
     if (!op) {
@@ -65,13 +75,17 @@ export function buildDag(graph: ResolvedGraph, registry: OperatorRegistry, optio
       continue;
     }
     const params = structuredClone(node.params);
+    const paramRefs = findParamRefs(params);
     const validate = registry.paramsValidator(op);
     if (!validate(params)) {
       for (const issue of schemaIssues(validate.errors)) {
-        diagnostics.push({ code: 'params', file, pointer: pointer('nodes', id, 'params') + issue.pointer, node: id, op: op.id, message: issue.message });
+        const at = '/params' + issue.pointer;
+        // A `$from` value is only known at run time, where it is validated.
+        if (paramRefs.some((r) => at === r.pointer || at.startsWith(r.pointer + '/') || (issue.message.startsWith('missing required field') && r.pointer.startsWith(at + '/')))) continue;
+        diagnostics.push({ code: 'params', file, pointer: pointer('nodes', id) + at, node: id, op: op.id, message: issue.message });
       }
     }
-    nodes.set(id, { id, op, params, inputs: {} });
+    nodes.set(id, { id, op, params, inputs: {}, paramRefs });
   }
 
   const resolveRef = (text: string, at: string, who: { node?: string; op?: string }): Ref | undefined => {
@@ -122,6 +136,14 @@ export function buildDag(graph: ResolvedGraph, registry: OperatorRegistry, optio
         if (ref) dagNode.inputs[portName] = ref;
       }
     }
+    for (const paramRef of dagNode.paramRefs) {
+      const at = pointer('nodes', id) + paramRef.pointer + '/$from';
+      const ref = resolveRef(paramRef.text, at, who);
+      const kind = ref && nodes.get(ref.node)!.op.outputs[ref.port].kind;
+      if (ref && kind !== 'json') {
+        diagnostics.push({ code: 'param_ref', file, pointer: at, ...who, message: `$from '${paramRef.text}' is a ${kind} output; a param can only take a json output` });
+      } else paramRef.ref = ref;
+    }
     for (const [portName, port] of Object.entries(op.inputs)) {
       if (!port.optional && !(portName in wired)) {
         diagnostics.push({ code: 'missing_input', file, pointer: pointer('nodes', id, 'inputs'), ...who, message: `missing required input '${portName}'` });
@@ -137,11 +159,7 @@ export function buildDag(graph: ResolvedGraph, registry: OperatorRegistry, optio
 
   const edges = new DirectedGraph({ allowSelfLoops: true });
   for (const id of ids) edges.addNode(id);
-  for (const [id, node] of nodes) {
-    for (const value of Object.values(node.inputs)) {
-      for (const ref of Array.isArray(value) ? value : [value]) edges.mergeEdge(ref.node, id);
-    }
-  }
+  for (const [id, node] of nodes) for (const up of dependencies(node)) edges.mergeEdge(up, id);
   const cycle = findCycle(edges);
   if (cycle) {
     diagnostics.push({ code: 'cycle', file, pointer: pointer('nodes', cycle[0], 'inputs'), node: cycle[0], op: graph.nodes[cycle[0]].op, message: `cycle: ${cycle.join(' → ')}` });

@@ -12,6 +12,9 @@ export function renderDag(dag: Dag, format: VizFormat): string {
     for (const [port, wired] of Object.entries(dag.nodes.get(id)!.inputs)) {
       for (const ref of [wired].flat()) edges.push({ from: ref.node, to: id, label: ref.port === 'out' ? port : `${ref.port}→${port}` });
     }
+    for (const p of dag.nodes.get(id)!.paramRefs) {
+      if (p.ref) edges.push({ from: p.ref.node, to: id, label: `${p.ref.port}→${p.pointer.slice(1)}` });
+    }
   }
   const outputs = Object.entries(dag.outputs);
   if (format === 'mermaid') {

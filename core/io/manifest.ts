@@ -16,6 +16,8 @@ export interface NodeRecord {
   /** The backend the node ran on when it differs from the run's (a missing kernel). */
   fallback?: string;
   outputs: Record<string, { kind: string; shape?: number[]; dtype?: string }>;
+  /** Params after `$from` values were substituted (only for nodes that have such params). */
+  resolvedParams?: Record<string, JsonValue>;
   /** Facts the operator reported (ctx.note), e.g. the jitter a solver needed. */
   notes?: Record<string, JsonValue>;
 }

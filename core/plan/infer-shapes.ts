@@ -37,6 +37,8 @@ export function inferShapes(dag: Dag, resolvePath: PathResolver): { metas: Map<s
       }
     }
     let inferred: Record<string, unknown> = {};
+    // Params that come from upstream results are known only at run time: check there.
+    if (node.paramRefs.length) checkable = false;
     if (checkable && node.op.shape) {
       try {
         inferred = node.op.shape(inputs, node.params, { node: id, op: node.op.id, resolvePath }) ?? {};
@@ -75,7 +77,8 @@ function portMismatch(port: Port, meta: Meta | undefined): string | undefined {
   return undefined;
 }
 
-function outputMetas(node: DagNode, inferred: Record<string, unknown>): OutputMetas {
+/** Output metas from what a shape function returned (shapes or metas; unknown where omitted). */
+export function outputMetas(node: DagNode, inferred: Record<string, unknown>): OutputMetas {
   const out: OutputMetas = {};
   for (const [portName, port] of Object.entries(node.op.outputs)) {
     const value = inferred[portName];

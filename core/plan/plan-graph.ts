@@ -20,6 +20,8 @@ export interface PlanNode extends DagNode {
   bytes?: number;
   /** Set when the key could not include everything (e.g. a data file was unreadable). */
   keyNote?: string;
+  /** Set when static checks wait for run time (params from upstream results). */
+  deferredNote?: string;
 }
 
 export interface Plan {
@@ -52,7 +54,10 @@ export function planGraph(dag: Dag, options: PlanOptions): Plan {
     const bytes = outputBytes(outputs);
     if (bytes === undefined) unknownBytesNodes++;
     else knownBytes += bytes;
-    nodes.set(id, { ...node, seed, key: cacheKey(parts), keyParts: parts, outputs, bytes, keyNote: note });
+    const deferredNote = node.paramRefs.length
+      ? `shapes and params checked at run time: ${node.paramRefs.map((r) => `${r.pointer.slice(1)} ← ${r.text}`).join(', ')}`
+      : undefined;
+    nodes.set(id, { ...node, seed, key: cacheKey(parts), keyParts: parts, outputs, bytes, keyNote: note, deferredNote });
   }
   if (diagnostics.length) throw new GraphError(diagnostics);
   return { dag, nodes, order: dag.order, backend: options.backend, resolvePath, knownBytes, unknownBytesNodes };
@@ -72,6 +77,8 @@ function keyParts(
     const keyOf = (ref: { node: string; port: string }) => inputKey(planned.get(ref.node)!.key, ref.port);
     inputs[port] = Array.isArray(wired) ? wired.map(keyOf) : keyOf(wired);
   }
+  // Until run time resolves them, `$from` params stand for the upstream result they name.
+  for (const p of node.paramRefs) if (p.ref) inputs[`$from:${p.pointer}`] = inputKey(planned.get(p.ref.node)!.key, p.ref.port);
   const parts: KeyParts = { op: node.op.id, version: node.op.version, params: paramHashes(node.params), dtype: 'float32', backend, inputs };
   if (node.op.stochastic) parts.seed = seed;
   let note: string | undefined;

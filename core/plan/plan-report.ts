@@ -7,6 +7,7 @@ import type { JsonValue } from '../operator/values.js';
 import { formatShape, type Meta } from '../operator/values.js';
 import { explainKeyChange, type KeyParts } from './cache-keys.js';
 import type { Plan } from './plan-graph.js';
+import { dependencies } from '../graph/build-dag.js';
 
 export interface PlanRow {
   node: string;
@@ -49,7 +50,7 @@ export function planReport(plan: Plan, isCached: ((key: string) => boolean) | un
       outputs: Object.fromEntries(Object.entries(node.outputs).map(([port, m]) => [port, describeMeta(m)])),
       bytes: node.bytes,
       cached,
-      note: node.keyNote,
+      note: node.keyNote ?? node.deferredNote,
     };
     if (cached === false) {
       const prev = previous?.nodes[id];
@@ -71,7 +72,7 @@ function peakBytes(plan: Plan): number {
   const outputsNodes = new Set(Object.values(plan.dag.outputs).map((r) => r.node));
   const lastUse = new Map<string, number>();
   plan.order.forEach((id, step) => {
-    for (const wired of Object.values(plan.nodes.get(id)!.inputs)) for (const ref of [wired].flat()) lastUse.set(ref.node, step);
+    for (const up of dependencies(plan.nodes.get(id)!)) lastUse.set(up, step);
   });
   let live = 0;
   let peak = 0;

@@ -8,6 +8,7 @@ import { toArray } from 'rxjs/operators';
 import { Cache, defaultCacheDir } from '../cache/cache.js';
 import { fromStored, toStored, type StoredResult, type StoredValue } from '../cache/stored.js';
 import { GraphError } from '../diagnostics.js';
+import { dependencies } from '../graph/build-dag.js';
 import { canonicalJson, sha256Hex } from '../io/hash.js';
 import type { Manifest, NodeRecord } from '../io/manifest.js';
 import type { TF } from '../operator/context.js';
@@ -20,6 +21,7 @@ import { activateBackend, type BackendName } from './backends.js';
 import { callOperator, collectTensors } from './call-operator.js';
 import type { NodeError, NodeStatus, RunEvent } from './events.js';
 import { graphRecord, graphRecordName } from './graph-record.js';
+import { resolveParamRefs } from './resolve-param-refs.js';
 import { scheduleDag } from './schedule.js';
 
 export interface RunOptions extends Omit<PrepareOptions, 'backend'> {
@@ -141,7 +143,8 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
   /** A node's result without its inputs: from a twin in flight, or from the cache. */
   const lookup = async (id: string): Promise<NodeStatus | undefined> => {
     const node = plan.nodes.get(id)!;
-    if (!cache || node.keyNote !== undefined || signal.aborted) return undefined;
+    // A node with `$from` params knows its final key only once its upstream results exist.
+    if (!cache || node.keyNote !== undefined || node.paramRefs.length || signal.aborted) return undefined;
     const twin = inflight.get(node.key);
     const start = performance.now();
     let hit: { result: StoredResult; tier: 'memory' | 'disk' } | undefined;
@@ -181,7 +184,22 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     let values: Record<string, Value> | undefined;
     try {
       await barrier;
-      const called = await callOperator(node, inputsOf(plan, id, results), {
+      const inputs = inputsOf(plan, id, results);
+      let target = node;
+      if (node.paramRefs.length) {
+        target = resolveParamRefs(node, results, inputs, prepared.registry, plan.resolvePath);
+        record.cacheKey = target.key;
+        record.resolvedParams = target.params;
+        const hit = cache && node.keyNote === undefined ? await cache.get(target.key) : undefined;
+        if (hit) {
+          record.cache = 'hit';
+          record.tier = hit.tier;
+          twin?.resolve(hit.result);
+          accept(id, record, fromStoredResult(hit.result, tf), hit.result);
+          return finish(record, 'ok', id, start);
+        }
+      }
+      const called = await callOperator(target, inputs, {
         tf, backend: active.name, signal, resolvePath: plan.resolvePath, exclusive,
         progress: (p) => emit({ type: 'progress', node: id, ...p }),
         warn: (m) => warn(m, id),
@@ -192,7 +210,7 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
       const stored = await toStoredResult(values, called.notes);
       checkFinite(stored, node.op.id);
       if (signal.aborted) throw signal.reason ?? new Error('cancelled');
-      if (cache && node.keyNote === undefined) await cache.put(node.key, stored);
+      if (cache && node.keyNote === undefined) await cache.put(target.key, stored);
       twin?.resolve(stored);
       accept(id, record, values, stored);
       return finish(record, 'ok', id, start);
@@ -296,7 +314,7 @@ export function resolvedGraphHash(prepared: Prepared): string {
 }
 
 function upstreamOf(plan: Plan, id: string): string[] {
-  return [...new Set(Object.values(plan.nodes.get(id)!.inputs).flat().map((r) => r.node))];
+  return dependencies(plan.nodes.get(id)!);
 }
 
 function inputsOf(plan: Plan, id: string, results: Map<string, Record<string, Value>>): Record<string, unknown> {

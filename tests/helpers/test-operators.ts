@@ -103,9 +103,23 @@ export const summary = defineOperator({
   },
 });
 
+/** Σx as a json number: a stand-in for a fitted hyperparameter. */
+export const jsonSum = defineOperator({
+  id: 'test.json_sum',
+  version: 1,
+  summary: 'sum of x, as json',
+  params: Type.Object({}),
+  inputs: { x: tensor() },
+  outputs: { out: json() },
+  run: async ({ x }, _p, { node }) => {
+    count(node);
+    return { out: (await x.data()).reduce((s, v) => s + v, 0) };
+  },
+});
+
 /** The built-ins plus the test operators. */
 export async function testRegistry(): Promise<OperatorRegistry> {
   const registry = await createRegistry();
-  for (const op of [sleep, counted, fail, rfftAbs, logOf, summary]) registry.register(op, 'tests');
+  for (const op of [sleep, counted, fail, rfftAbs, logOf, summary, jsonSum]) registry.register(op, 'tests');
   return registry;
 }
