@@ -113,7 +113,7 @@ export const jsonSum = defineOperator({
   outputs: { out: json() },
   run: async ({ x }, _p, { node }) => {
     count(node);
-    return { out: (await x.data()).reduce((s, v) => s + v, 0) };
+    return { out: Array.from(await x.data()).reduce((s, v) => s + v, 0) };
   },
 });
 
