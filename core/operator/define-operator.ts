@@ -8,8 +8,6 @@ import type { RunContext, StaticContext } from './context.js';
 import type { Port, PortMap, Shape } from './ports.js';
 import type { JsonMeta, JsonValue, Meta, Table, TableMeta, TensorMeta, TensorsMeta } from './values.js';
 
-type Optional<P, V> = P extends { optional: true } ? V | undefined : V;
-
 type ValueOf<P extends Port> = P extends { kind: 'tensor'; variadic: true }
   ? Tensor[]
   : P extends { kind: 'tensor' }
@@ -33,9 +31,14 @@ type MetaOf<P extends Port> = P extends { kind: 'tensor'; variadic: true }
 /** What shape inference returns for an output: a tensor's shape (dtype from the port), or a meta. */
 type InferredOf<P extends Port> = P extends { kind: 'tensor' } ? Shape | TensorMeta : MetaOf<P>;
 
-export type InputValues<I extends PortMap> = { [K in keyof I]: Optional<I[K], ValueOf<I[K]>> };
-export type OutputValues<O extends PortMap> = { [K in keyof O]: Optional<O[K], ValueOf<O[K]>> };
-export type InputMetas<I extends PortMap> = { [K in keyof I]: Optional<I[K], MetaOf<I[K]>> };
+type OptionalKeys<M extends PortMap> = { [K in keyof M]: M[K] extends { optional: true } ? K : never }[keyof M];
+type RequiredKeys<M extends PortMap> = Exclude<keyof M, OptionalKeys<M>>;
+/** A record over ports whose optional ports may be absent (or undefined). */
+type PortRecord<M extends PortMap, V extends Record<keyof M, unknown>> = { [K in RequiredKeys<M>]: V[K] } & { [K in OptionalKeys<M>]?: V[K] | undefined };
+
+export type InputValues<I extends PortMap> = PortRecord<I, { [K in keyof I]: ValueOf<I[K]> }>;
+export type OutputValues<O extends PortMap> = PortRecord<O, { [K in keyof O]: ValueOf<O[K]> }>;
+export type InputMetas<I extends PortMap> = PortRecord<I, { [K in keyof I]: MetaOf<I[K]> }>;
 export type InferredOutputs<O extends PortMap> = { [K in keyof O]?: InferredOf<O[K]> };
 
 export interface OperatorSpec<P extends TSchema, I extends PortMap, O extends PortMap> {

@@ -104,9 +104,7 @@ export async function lmlGrad(
   const w = await gradWeight(tf, fit);
   try {
     const kg = await kernelGradContractions(tf, x, k, w, spec);
-    const dg = tf.tidy(() => tf.diag(w as Tensor2D) as unknown as Tensor1D);
     const wd = await diagOf(tf, w);
-    dg.dispose();
     let gn = 0;
     for (let i = 0; i < noise.length; i++) gn += 0.5 * wd[i] * noise[i];
     return { names: [...kernelParamNames(spec, x.shape[1]), 'noise'], grad: [...kg, gn] };
