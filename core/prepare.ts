@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { GraphError, pointer, type Diagnostic } from './diagnostics.js';
 import type { ResolvedGraph } from './document/graph-document.js';
+import { attributeToBlocks } from './document/block-diagnostics.js';
 import { loadGraphFile, resolveGraph } from './document/load-graph.js';
 import { buildDag, type Dag } from './graph/build-dag.js';
 import type { JsonValue } from './operator/values.js';
@@ -53,9 +54,14 @@ export async function prepareGraph(source: string | object, options: PrepareOpti
     }
   }
   if (diagnostics.length) throw new GraphError(diagnostics);
-  const dag = buildDag(graph, registry, { opaqueUnknownOps: options.noPlugins === true && graph.plugins.length > 0 });
-  const plan = planGraph(dag, { backend: options.backend ?? 'wasm', dataDirs: options.dataDirs });
-  return { graph, registry, plugins, dag, plan };
+  try {
+    const dag = buildDag(graph, registry, { opaqueUnknownOps: options.noPlugins === true && graph.plugins.length > 0 });
+    const plan = planGraph(dag, { backend: options.backend ?? 'wasm', dataDirs: options.dataDirs });
+    return { graph, registry, plugins, dag, plan };
+  } catch (err) {
+    if (err instanceof GraphError && graph.blocks.length) throw new GraphError(attributeToBlocks(err.diagnostics, graph));
+    throw err;
+  }
 }
 
 /** A registry holding the built-in operators, registered the same way as a plugin's. */

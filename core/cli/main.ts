@@ -10,7 +10,7 @@ import { formatDiagnostic, GraphError } from '../diagnostics.js';
 import { parseSet, UsageError } from '../document/resolve-params.js';
 import { renderDag, type VizFormat } from '../graph/viz.js';
 import type { JsonValue } from '../operator/values.js';
-import { planReport, type PreviousRun } from '../plan/plan-report.js';
+import { collapseBlocks, planReport, type PreviousRun } from '../plan/plan-report.js';
 import { createRegistry, prepareGraph, type PrepareOptions } from '../prepare.js';
 import { KERNELFLOW_VERSION } from '../version.js';
 import { describeOperator, listOperators, operatorJson } from './ops-text.js';
@@ -70,6 +70,7 @@ export function buildProgram(): Command {
     .option('--cache-dir <dir>', 'cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)')
     .option('--no-cache', 'do not look at the cache')
     .option('--json', 'print the plan as JSON')
+    .option('--expand', 'show the nodes inside blocks (collapsed by default)')
     .action(async (file: string, o) => {
       const cache = o.cache === false ? undefined : new Cache({ memoryBytes: 0, dir: cacheDirOf(o) });
       // Cache keys include the backend; for 'auto' use what the last run of this graph used.
@@ -80,7 +81,8 @@ export function buildProgram(): Command {
         prepared = await prepareGraph(file, { ...prepareOptions(o), backend: previous.backend, registry: prepared.registry });
       }
       for (const p of prepared.plugins) process.stderr.write(`loaded plugin ${p.file} (${p.operators.join(', ')})\n`);
-      const report = planReport(prepared.plan, cache?.disk ? (key) => existsSync(cache.disk!.entryPath(key)) : undefined, previous);
+      const full = planReport(prepared.plan, cache?.disk ? (key) => existsSync(cache.disk!.entryPath(key)) : undefined, previous);
+      const report = o.expand ? full : collapseBlocks(full, prepared.plan);
       if (o.json) {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         return;
@@ -141,9 +143,10 @@ export function buildProgram(): Command {
 
   graphCommand(program, 'viz', 'draw the graph')
     .addOption(new Option('--format <format>', 'diagram language').choices(['mermaid', 'dot']).default('mermaid'))
+    .option('--expand', 'draw the nodes inside blocks (collapsed by default)')
     .action(async (file: string, o) => {
       const prepared = await prepareGraph(file, prepareOptions(o));
-      process.stdout.write(renderDag(prepared.dag, o.format as VizFormat));
+      process.stdout.write(renderDag(prepared.dag, o.format as VizFormat, { expand: o.expand === true }));
     });
 
   const cacheCmd = program.command('cache').description('inspect and manage the disk cache')

@@ -11,8 +11,17 @@ export interface NodeDocument {
   inputs?: Record<string, string | string[]>;
 }
 
+/** A block's declared input (see `inputs` in the graph schema). */
+export interface BlockInput {
+  rank?: number | number[];
+  dtype?: string | string[];
+  optional?: boolean;
+  description?: string;
+}
+
 export interface GraphDocument {
   $schema?: string;
+  inputs?: Record<string, BlockInput>;
   kernelflow: '1';
   name?: string;
   description?: string;
@@ -37,4 +46,33 @@ export interface ResolvedGraph {
   plugins: string[];
   nodes: Record<string, NodeDocument & { params: Record<string, JsonValue>; inputs: Record<string, string | string[]> }>;
   outputs: Record<string, string>;
+  /** Declared when this graph is a block (used by other graphs as a node). */
+  inputs: Record<string, BlockInput>;
+  /** Block instances inlined into this graph (`op: "graph:…"` nodes), outermost first. */
+  blocks: BlockInstance[];
+  /** For each inlined node id (`caller/inner`): the chain of blocks it came from. */
+  origins: Record<string, NodeOrigin>;
+}
+
+/** One use of a block as a node, inlined as nodes `<id>/<inner id>`. */
+export interface BlockInstance {
+  /** The caller node's id in this (flattened) graph. */
+  id: string;
+  op: string;
+  /** Absolute path of the block file. */
+  file: string;
+  inputs: Record<string, BlockInput>;
+  /** Block output name → reference (in this graph's namespace) it stands for. */
+  outputs: Record<string, string>;
+  /** The caller's wiring of the block's inputs (references in this graph's namespace). */
+  wiring: Record<string, string>;
+  /** Inlined node ids. */
+  nodes: string[];
+}
+
+export interface NodeOrigin {
+  /** Outermost first: each caller node and the block file it used. */
+  chain: Array<{ callerFile: string; callerId: string; op: string; blockFile: string }>;
+  /** The node's id inside the innermost block file. */
+  innerId: string;
 }

@@ -9,6 +9,7 @@ import { GraphError, pointer, type Diagnostic } from '../diagnostics.js';
 import type { JsonValue } from '../operator/values.js';
 import { createAjv, schemaIssues } from './ajv.js';
 import type { GraphDocument, ResolvedGraph } from './graph-document.js';
+import { expandBlocks } from './expand-blocks.js';
 import { parseJsonText } from './parse.js';
 import { applySets, substituteParams } from './resolve-params.js';
 
@@ -19,6 +20,10 @@ export interface LoadOptions {
   file?: string;
   /** The folder relative paths resolve against (default: the file's folder, else the cwd). */
   dir?: string;
+  /** Absolute block files being expanded around this one (outermost first), to catch cycles. */
+  blockStack?: string[];
+  /** Set when loading a block for a caller: `sets` are the caller node's params. */
+  asBlock?: boolean;
 }
 
 const validateDocument = createAjv().compile(graphSchema);
@@ -49,7 +54,7 @@ export function resolveGraph(document: unknown, options: LoadOptions = {}): Reso
     throw new GraphError(diagnostics);
   }
   const g = doc as unknown as GraphDocument;
-  const { params, diagnostics: setIssues } = applySets(g.params ?? {}, options.sets ?? {}, file);
+  const { params, diagnostics: setIssues } = applySets(g.params ?? {}, options.sets ?? {}, file, options.asBlock ? 'block' : 'cli');
   diagnostics.push(...setIssues);
 
   const nodes: ResolvedGraph['nodes'] = {};
@@ -63,7 +68,7 @@ export function resolveGraph(document: unknown, options: LoadOptions = {}): Reso
   if (diagnostics.length) throw new GraphError(diagnostics);
 
   const fileName = file === '<inline>' ? 'graph' : path.basename(file).replace(/\.json$/i, '');
-  return {
+  const resolved: ResolvedGraph = {
     file,
     dir: options.dir ?? (file === '<inline>' ? process.cwd() : path.dirname(path.resolve(file))),
     name: g.name ?? fileName,
@@ -73,7 +78,14 @@ export function resolveGraph(document: unknown, options: LoadOptions = {}): Reso
     plugins: g.plugins ?? [],
     nodes,
     outputs: g.outputs ?? {},
+    inputs: g.inputs ?? {},
+    blocks: [],
+    origins: {},
   };
+  const stack = options.blockStack ?? (file === '<inline>' ? [] : [path.resolve(file)]);
+  const load = (blockFile: string, blockParams: Record<string, JsonValue>, blockStack: string[]) =>
+    loadGraphFile(blockFile, { sets: blockParams, blockStack, asBlock: true });
+  return expandBlocks(resolved, load, stack);
 }
 
 /** Names the node an error pointer falls inside, so schema errors say which node. */

@@ -29,6 +29,7 @@ export function applySets(
   params: Record<string, JsonValue>,
   sets: Record<string, JsonValue>,
   file: string,
+  source: 'cli' | 'block' = 'cli',
 ): { params: Record<string, JsonValue>; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const out = { ...params };
@@ -37,8 +38,10 @@ export function applySets(
       diagnostics.push({
         code: 'unknown_param',
         file,
-        pointer: '/params',
-        message: `--set ${name}: the graph declares no param '${name}'${declared(params)}`,
+        pointer: source === 'cli' ? '/params' : pointer('params', name),
+        message: source === 'cli'
+          ? `--set ${name}: the graph declares no param '${name}'${declared(params)}`
+          : `the block declares no param '${name}'${declared(params)}`,
       });
     } else out[name] = value;
   }

@@ -91,6 +91,10 @@ export function buildDag(graph: ResolvedGraph, registry: OperatorRegistry, optio
   const resolveRef = (text: string, at: string, who: { node?: string; op?: string }): Ref | undefined => {
     const { node, port } = parseReference(text);
     const source = graph.nodes[node];
+    if (!source && node in graph.inputs) {
+      diagnostics.push({ code: 'block_input', file, pointer: at, ...who, message: `'${node}' is an input of this graph, which makes it a block: use it from another graph as {"op": "graph:<path to this file>"} and wire '${node}' there` });
+      return undefined;
+    }
     if (!source) {
       const near = closest(node, ids);
       diagnostics.push({ code: 'dangling_reference', file, pointer: at, ...who, message: `reference '${text}' names no node${near ? ` — did you mean '${near}'?` : ''}` });

@@ -7,6 +7,7 @@ import type { Dag, DagNode } from '../graph/build-dag.js';
 import { ParamError } from '../operator/errors.js';
 import { bytesPerElement, sizeOf, type Meta } from '../operator/values.js';
 import { cacheKey, inputKey, paramHashes, type KeyParts } from './cache-keys.js';
+import { checkBlockInputs } from './check-block-inputs.js';
 import { inferShapes, type OutputMetas } from './infer-shapes.js';
 import { makePathResolver, type PathResolver } from './sandbox.js';
 import { nodeSeed } from './seeds.js';
@@ -43,6 +44,7 @@ export interface PlanOptions {
 export function planGraph(dag: Dag, options: PlanOptions): Plan {
   const resolvePath = makePathResolver(dag.graph.dir, options.dataDirs);
   const { metas, diagnostics } = inferShapes(dag, resolvePath);
+  diagnostics.push(...checkBlockInputs(dag.graph, dag, metas));
   const nodes = new Map<string, PlanNode>();
   let knownBytes = 0;
   let unknownBytesNodes = 0;

@@ -61,6 +61,45 @@ export function planReport(plan: Plan, isCached: ((key: string) => boolean) | un
   return { backend: plan.backend, rows, peakBytes: peakBytes(plan), unknownBytesNodes: plan.unknownBytesNodes };
 }
 
+/**
+ * One row per top-level block instance instead of its inlined nodes (what `plan` shows unless
+ * `--expand`): the block's outputs, the sum of its bytes, cached when all of it is, and the
+ * reasons of the inner nodes that recompute.
+ */
+export function collapseBlocks(report: PlanReport, plan: Plan): PlanReport {
+  const blocks = new Map(plan.dag.graph.blocks.filter((b) => !b.id.includes('/')).map((b) => [b.id, b]));
+  const rows: PlanRow[] = [];
+  const byBlock = new Map<string, PlanRow[]>();
+  for (const row of report.rows) {
+    const top = row.node.split('/')[0];
+    if (!blocks.has(top) || row.node === top) {
+      rows.push(row);
+      continue;
+    }
+    if (!byBlock.has(top)) {
+      byBlock.set(top, []);
+      rows.push({ node: top, op: blocks.get(top)!.op, outputs: {}, cached: false });
+    }
+    byBlock.get(top)!.push(row);
+  }
+  for (const row of rows) {
+    const inner = byBlock.get(row.node);
+    if (!inner) continue;
+    const block = blocks.get(row.node)!;
+    for (const [name, ref] of Object.entries(block.outputs)) {
+      const [node, port] = ref.split('.');
+      const source = inner.find((r) => r.node === node);
+      if (source) row.outputs[name] = source.outputs[port ?? Object.keys(source.outputs)[0]] ?? '?';
+    }
+    row.bytes = inner.every((r) => r.bytes !== undefined) ? inner.reduce((s, r) => s + r.bytes!, 0) : undefined;
+    row.cached = inner.some((r) => r.cached === 'off') ? 'off' : inner.every((r) => r.cached === true);
+    const reasons = inner.filter((r) => r.reasons?.length).map((r) => `${r.node.slice(row.node.length + 1)}: ${r.reasons!.join(', ')}`);
+    if (reasons.length) row.reasons = reasons;
+    row.note = `${inner.length} nodes (--expand shows them)`;
+  }
+  return { ...report, rows };
+}
+
 function describeMeta(m: Meta): string {
   if (m.kind === 'tensor') return `${m.dtype}${formatShape(m.shape)}`;
   if (m.kind === 'json' && m.value !== undefined) return `json ${JSON.stringify(m.value as JsonValue).slice(0, 40)}`;

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TFCore from '@tensorflow/tfjs-core';
+import { loadNativeAddon } from './native-addon.js';
 import { installDawn, probeAdapter, type AdapterInfo } from './webgpu-node.js';
 
 export type { AdapterInfo } from './webgpu-node.js';
@@ -19,17 +20,21 @@ export type { AdapterInfo } from './webgpu-node.js';
 /** The tfjs-core module, as handed to operators. */
 export type TF = typeof TFCore;
 
-/** Backends kernelflow knows; `tensorflow-gpu` and `tensorflow` are tfjs-node(-gpu), i.e. libtensorflow. */
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+/**
+ * Backends kernelflow knows; `tensorflow-gpu` and `tensorflow` are tfjs-node(-gpu), i.e.
+ * libtensorflow; `native` is the cpu backend with its hot kernels in kernelflow's own optional
+ * addon (native/: OpenBLAS + OpenMP, see core/run/native-backend.ts).
+ */
+export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'native' | 'wasm' | 'cpu';
 
 /** All backends, fastest kind first; the order reports list them in. */
-export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+export const BACKEND_PREFERENCE: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'];
 
 /**
  * The order `'auto'` tries. It differs from `BACKEND_PREFERENCE` in one place: webgpu on a real
  * (hardware) adapter goes before libtensorflow on the CPU, since a GPU wins at the sizes we run.
  */
-export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
+export const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'native', 'wasm', 'cpu'];
 
 /** What probing one backend found. `detail` holds facts worth printing (adapter, libraries, paths). */
 export interface BackendProbe {
@@ -112,6 +117,7 @@ const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
   'tensorflow-gpu': () => probeNode('tensorflow-gpu'),
   tensorflow: () => probeNode('tensorflow'),
   webgpu: probeWebgpu,
+  native: probeNative,
   wasm: probeWasm,
   cpu: async () => {
     const installed = resolvePackage('@tensorflow/tfjs-backend-cpu') !== undefined;
@@ -201,6 +207,25 @@ async function probeWebgpu(): Promise<BackendProbe> {
   return { name: 'webgpu', installed: true, usable: true, detail };
 }
 
+/** `native` is usable when its addon loads (which also loads OpenBLAS); the reason says why not. */
+async function probeNative(): Promise<BackendProbe> {
+  if (resolvePackage('@tensorflow/tfjs-backend-cpu') === undefined) {
+    return { name: 'native', installed: false, usable: false, reason: 'package @tensorflow/tfjs-backend-cpu (whose storage native reuses) is not installed' };
+  }
+  const load = loadNativeAddon();
+  if (!load.ok) return { name: 'native', installed: load.built, usable: false, reason: load.reason, ...(load.path ? { detail: { addon: load.path } } : {}) };
+  const { info, coreType } = load;
+  const detail: Record<string, string> = {
+    addon: load.path,
+    blas: info.blasConfig,
+    blasCore: info.blasCore,
+    blasThreads: String(info.blasThreads),
+    ompThreads: String(info.ompThreads),
+    OPENBLAS_CORETYPE: coreType.value ? `${coreType.value} (${coreType.source === 'user' ? 'set by the user' : 'set by kernelflow: the CPU has AVX-512'})` : 'unset',
+  };
+  return { name: 'native', installed: true, usable: true, detail };
+}
+
 async function probeWasm(): Promise<BackendProbe> {
   if (resolvePackage('@tensorflow/tfjs-backend-wasm') === undefined) {
     return { name: 'wasm', installed: false, usable: false, reason: 'package @tensorflow/tfjs-backend-wasm is not installed' };
@@ -255,6 +280,13 @@ export async function loadBackend(name: BackendName): Promise<TF> {
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
       break;
+    case 'native': {
+      const load = loadNativeAddon();
+      if (!load.ok) throw new BackendError(name, load.reason);
+      const { registerNativeBackend } = await import('./native-backend.js');
+      await registerNativeBackend(tf, load.addon);
+      break;
+    }
     case 'wasm': {
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       if (!wasmConfigured) {
@@ -315,7 +347,7 @@ let queue: Promise<unknown> = Promise.resolve();
 
 /**
  * Makes `request` the active tfjs backend and returns tfjs-core with it selected.
- * `'auto'` tries tensorflow-gpu, webgpu on a hardware adapter, tensorflow, wasm, cpu, and its
+ * `'auto'` tries tensorflow-gpu, webgpu on a hardware adapter, tensorflow, native, wasm, cpu, and its
  * `reason` lists why each earlier one was skipped. A named backend that is not installed or not
  * usable throws `BackendError`. Calls are serialised; a later call switches cleanly.
  */

@@ -45,6 +45,8 @@ export function installHint(name: BackendName): string {
         'a Vulkan driver Dawn accepts: the GPU vendor\'s (NVIDIA: its driver\'s Vulkan ICD) plus libvulkan1, or for a software ' +
         'adapter on Debian bookworm `apt-get install -t bookworm-backports mesa-vulkan-drivers` (Mesa >= 25; bookworm\'s own 22.3 is rejected)'
       );
+    case 'native':
+      return 'a C compiler and OpenBLAS (Debian/Ubuntu: `apt-get install build-essential libopenblas-dev`), then `npm run build:native`';
     case 'wasm':
       return 'npm ci (reinstall @tensorflow/tfjs-backend-wasm with its dist/*.wasm files)';
     case 'cpu':
@@ -101,6 +103,8 @@ function notes(p: BackendProbe): string {
     if (d.software === 'true') parts.push('software rasterizer: auto skips it');
   } else if (p.name === 'tensorflow-gpu') {
     parts.push(CUDA_LIBRARIES.map((l) => `${l.file}: ${d[l.file] ?? '?'}`).join(', '));
+  } else if (p.name === 'native' && p.usable) {
+    parts.push(`${d.blas} (core ${d.blasCore}, ${d.blasThreads} BLAS threads, ${d.ompThreads} OpenMP threads; OPENBLAS_CORETYPE ${d.OPENBLAS_CORETYPE})`);
   } else if (d.wasmDir) {
     parts.push(`wasm files: ${d.wasmDir}`);
   }

@@ -114,3 +114,8 @@ export function known(d: Dim): number | undefined {
 /** Ports shared by the dense (softmax-like) operators. */
 export const maskDoc = 'optional 0/1 mask broadcastable to [B,H,Nq,Nk], 1 = attend';
 export const biasDoc = 'optional additive logit bias broadcastable to [B,H,Nq,Nk]';
+
+/** The four dims of a rank-4 tensor (checked statically by the ports). */
+export function dims4(t: Tensor): [number, number, number, number] {
+  return t.shape as [number, number, number, number];
+}

@@ -9,7 +9,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { Type } from '../../core/operator/index.js';
 import type { TF } from '../../core/operator/index.js';
-import { safeDiv } from './common.js';
+import { dims4, safeDiv } from './common.js';
 
 export const featureMapParam = Type.Union([Type.Literal('elu'), Type.Literal('relu'), Type.Literal('favor+')], {
   default: 'elu',
@@ -31,8 +31,8 @@ export function resolveEps(eps: number | null, map: FeatureMap): number {
 export function featureMap(tf: TF, x: Tensor, map: FeatureMap, proj: Tensor | undefined, query: boolean): Tensor {
   if (map === 'elu') return tf.add(tf.elu(x), 1);
   if (map === 'relu') return tf.relu(x);
-  const [b, h, n, d] = x.shape;
-  const m = proj!.shape[0];
+  const [b, h, n, d] = dims4(x);
+  const m = proj!.shape[0]!;
   const xs = tf.mul(x, d ** -0.25);
   const wx = tf.reshape(tf.matMul(tf.reshape(xs, [b * h * n, d]), proj!, false, true), [b, h, n, m]);
   const hx = tf.sub(wx, tf.mul(tf.sum(tf.square(xs), -1, true), 0.5));
@@ -49,9 +49,9 @@ export const CAUSAL_CHUNK = 128;
  * plus a masked C×C block inside it. Memory O(B·H·(m·Dv + C²)) besides the inputs.
  */
 export function linearCore(tf: TF, fq: Tensor, fk: Tensor, v: Tensor, causal: boolean, eps: number): Tensor {
-  const [b, h, nq, m] = fq.shape;
-  const nk = fk.shape[2];
-  const dv = v.shape[3];
+  const [b, h, nq, m] = dims4(fq);
+  const nk = dims4(fk)[2];
+  const dv = dims4(v)[3];
   const finish = (num: Tensor, den: Tensor) => safeDiv(tf, num, eps > 0 ? tf.add(den, eps) : den);
   if (!causal) {
     const s = tf.matMul(fk, v, true, false); // [B,H,m,Dv]

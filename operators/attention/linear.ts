@@ -1,5 +1,5 @@
 import { defineOperator, expectDim, expectRank, tensor, Type } from '../../core/operator/index.js';
-import { causalParam, qkvShapes } from './common.js';
+import { causalParam, dims4, qkvShapes } from './common.js';
 import { drawProj, epsParam, featureMap, featureMapParam, linearCore, numFeaturesParam, resolveEps } from './features.js';
 
 /** Kernelised linear attention: elu+1 / relu (Katharopoulos et al. 2020) or FAVOR+ (Performer). */
@@ -36,7 +36,7 @@ export const linearAttention = defineOperator({
   },
   run: ({ q, k, v, proj }, p, { tf, seed }) => {
     const map = p.feature_map;
-    const w = map === 'favor+' ? proj ?? drawProj(tf, p.num_features, q.shape[3], seed) : undefined;
+    const w = map === 'favor+' ? proj ?? drawProj(tf, p.num_features, dims4(q)[3], seed) : undefined;
     const fq = featureMap(tf, q, map, w, true);
     const fk = featureMap(tf, k, map, w, false);
     return { out: linearCore(tf, fq, fk, v, p.causal, resolveEps(p.eps, map)) };

@@ -1,5 +1,5 @@
 import { defineOperator, tensor, Type } from '../../core/operator/index.js';
-import { allowedOf, biasDoc, causalParam, checkBroadcastTo, maskDoc, qkvShapes, resolveScale, scaledLogits, scaleParam } from './common.js';
+import { allowedOf, dims4, biasDoc, causalParam, checkBroadcastTo, maskDoc, qkvShapes, resolveScale, scaledLogits, scaleParam } from './common.js';
 
 /** Sigmoid attention (Ramapuram et al., ICLR 2025): elementwise σ instead of a row softmax. */
 export const sigmoidAttention = defineOperator({
@@ -42,7 +42,8 @@ export const sigmoidAttention = defineOperator({
     return p.return_weights ? { out: [d.B, d.H, d.Nq, d.Dv], weights: full } : { out: [d.B, d.H, d.Nq, d.Dv] };
   },
   run: ({ q, k, v, mask, bias }, p, { tf }) => {
-    const [nq, nk, dim] = [q.shape[2], k.shape[2], q.shape[3]];
+    const [, , nq, dim] = dims4(q);
+    const nk = dims4(k)[2];
     const offset = p.logit_offset === 'auto' ? -Math.log(nk) : p.logit_offset;
     const allowed = allowedOf(tf, nq, nk, p.causal, mask);
     const s = tf.sigmoid(tf.add(scaledLogits(tf, q, k, resolveScale(p.scale, dim), bias), offset));

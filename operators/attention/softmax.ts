@@ -1,5 +1,5 @@
 import { defineOperator, tensor, Type } from '../../core/operator/index.js';
-import { allowedOf, biasDoc, causalParam, checkBroadcastTo, maskDoc, maskedSoftmax, qkvShapes, resolveScale, scaledLogits, scaleParam } from './common.js';
+import { allowedOf, dims4, biasDoc, causalParam, checkBroadcastTo, maskDoc, maskedSoftmax, qkvShapes, resolveScale, scaledLogits, scaleParam } from './common.js';
 
 /** Scaled dot-product attention (Vaswani et al. 2017), dense, with mask, bias and causal options. */
 export const softmaxAttention = defineOperator({
@@ -38,7 +38,8 @@ export const softmaxAttention = defineOperator({
     return p.return_weights ? { out: [d.B, d.H, d.Nq, d.Dv], weights: full } : { out: [d.B, d.H, d.Nq, d.Dv] };
   },
   run: ({ q, k, v, mask, bias }, p, { tf }) => {
-    const [nq, nk, dim] = [q.shape[2], k.shape[2], q.shape[3]];
+    const [, , nq, dim] = dims4(q);
+    const nk = dims4(k)[2];
     const allowed = allowedOf(tf, nq, nk, p.causal, mask);
     const w = maskedSoftmax(tf, scaledLogits(tf, q, k, resolveScale(p.scale, dim), bias), allowed);
     const out = tf.matMul(w, v);

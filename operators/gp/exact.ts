@@ -1,9 +1,9 @@
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
-import { OperatorError, ParamError, defineOperator, json, tensor, Type } from '../../core/operator/index.js';
+import { OperatorError, ParamError, defineOperator, expectDim, json, tensor, Type } from '../../core/operator/index.js';
 import type { JsonValue } from '../../core/operator/index.js';
 import { cg, choleskyFactor, logdetFromFactor, logdetSlq, pivotedCholeskyPreconditioner } from '../linalg/index.js';
 import type { Preconditioner } from '../linalg/index.js';
-import { addDiag, clampVariance, cholVariance, exactFit, LOG_2PI, lmlGrad, noiseVector } from './exact-core.js';
+import { addDiag, assertFiniteInput, clampVariance, cholVariance, exactFit, LOG_2PI, lmlGrad, noiseVector } from './exact-core.js';
 import { kernelParamNames, kernelSpecSchema } from './kernels.js';
 import { hyperPort, KernelSource, kernelInputPorts, sourceShapes, withHyper, yMatrix } from './source.js';
 
@@ -73,7 +73,6 @@ export const exact = defineOperator({
   shape: (m, p) => {
     const { n, nTest } = sourceShapes(m, p.kernel);
     const ys = m.y.shape!;
-    const { expectDim } = shapeHelpers;
     expectDim(ys[0], n, 'y rows must match the training set', '/inputs/y');
     if (Array.isArray(p.noise) && typeof n === 'number' && p.noise.length !== n) {
       throw new ParamError(`noise has ${p.noise.length} entries but there are ${n} training points`, '/params/noise');
@@ -97,7 +96,7 @@ export const exact = defineOperator({
     const src = new KernelSource(tf, inputs, spec);
     if (inputs.y.shape[0] !== src.n) throw new OperatorError('shape', `${where}: y has ${inputs.y.shape[0]} rows, the training set ${src.n}`);
     await src.check(where);
-    await assertFiniteY(tf, inputs.y, where);
+    await assertFiniteInput(tf, inputs.y, 'y', where);
     const n = src.n;
     const solver = p.solver === 'auto' ? (n <= AUTO_CHOLESKY_MAX ? 'cholesky' : 'cg') : p.solver;
     if (p.grad && (!src.x || solver !== 'cholesky')) throw new OperatorError('params', `${where}: grad needs x and the cholesky solver`);
@@ -116,6 +115,7 @@ export const exact = defineOperator({
       let varChunk: (kc: Tensor2D, kd: Tensor1D) => Promise<Tensor1D>;
       let clamped = 0;
       let lmlGradT: Tensor | undefined;
+      let finish: (() => void) | undefined;
       if (solver === 'cholesky') {
         const fit = await exactFit(tf, ky, y2, p.jitter, ctx.signal);
         keep(fit.l);
@@ -188,7 +188,7 @@ export const exact = defineOperator({
           clamped += r.clamped;
           return r.v;
         };
-        const finish = () => {
+        finish = () => {
           info.cg_iters = iters;
           info.cg_residual = resid;
           info.cg_converged = notConverged === 0;
@@ -196,7 +196,6 @@ export const exact = defineOperator({
           ctx.note('cg_iters', iters);
           ctx.note('cg_residual', resid);
         };
-        (info as Record<string, unknown>).__finish = finish;
       }
       let meanT: Tensor | undefined;
       let varT: Tensor | undefined;
@@ -238,8 +237,6 @@ export const exact = defineOperator({
         info.var_clamped = clamped;
         if (clamped > 0) ctx.note('var_clamped', clamped);
       }
-      const finish = (info as Record<string, unknown>).__finish as (() => void) | undefined;
-      delete (info as Record<string, unknown>).__finish;
       finish?.();
       if (!Number.isFinite(lml)) throw new OperatorError('non_finite_output', `${where}: the LML is ${lml}`);
       info.lml = lml;
@@ -254,9 +251,3 @@ export const exact = defineOperator({
   },
 });
 
-const shapeHelpers = { expectDim: (await import('../../core/operator/index.js')).expectDim };
-
-async function assertFiniteY(tf: import('../../core/operator/index.js').TF, y: Tensor, where: string): Promise<void> {
-  const { assertFiniteInput } = await import('./exact-core.js');
-  await assertFiniteInput(tf, y, 'y', where);
-}

@@ -59,8 +59,8 @@ export function kernelParamNames(spec: KernelSpec, d: number): string[] {
 function scaledSqDist(tf: TF, a: Tensor2D, b: Tensor2D | null): Tensor2D {
   return tf.tidy(() => {
     const bb = b ?? a;
-    const na = tf.sum(tf.square(a), 1).reshape([-1, 1]);
-    const nb = tf.sum(tf.square(bb), 1).reshape([1, -1]);
+    const na = tf.reshape(tf.sum(tf.square(a), 1), [-1, 1]);
+    const nb = tf.reshape(tf.sum(tf.square(bb), 1), [1, -1]);
     let r2 = tf.relu(tf.sub(tf.add(na, nb), tf.mul(tf.matMul(a, bb, false, true), 2))) as Tensor2D;
     if (!b) {
       const n = a.shape[0];

@@ -60,14 +60,16 @@ export class KernelSource {
   readonly nTest: number;
   /** Test diagonal available (always with x; with k_train only when k_test_diag is given). */
   readonly hasVar: boolean;
+  private readonly inputs: { k_train?: Tensor; x?: Tensor; k_cross?: Tensor; k_test_diag?: Tensor; x_test?: Tensor };
   constructor(
     private readonly tf: TF,
-    private readonly inputs: { k_train?: Tensor; x?: Tensor; k_cross?: Tensor; k_test_diag?: Tensor; x_test?: Tensor },
+    all: { k_train?: Tensor; x?: Tensor; k_cross?: Tensor; k_test_diag?: Tensor; x_test?: Tensor },
     readonly spec: KernelSpec,
   ) {
-    const { k_train, x, k_cross, k_test_diag, x_test } = inputs;
+    const { k_train, x, k_cross, k_test_diag, x_test } = all;
+    this.inputs = { k_train, x, k_cross, k_test_diag, x_test };
     if (!!k_train === !!x) throw new OperatorError('shape', 'connect exactly one of k_train and x');
-    if (x) lengthscalesOf(spec, x.shape[1]);
+    if (x) lengthscalesOf(spec, x.shape[1] as number);
     this.n = (k_train ?? x)!.shape[0];
     const test = x ? x_test : k_cross;
     this.nTest = test ? test.shape[0] : 0;

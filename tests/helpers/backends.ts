@@ -1,6 +1,7 @@
 /**
  * Backends for tests: run one suite on every backend usable on this machine — wasm and cpu
- * always, webgpu when Dawn finds an adapter. `KERNELFLOW_TEST_BACKENDS=cpu,wasm` narrows the list.
+ * always, native when its addon is built and loads, webgpu when Dawn finds an adapter.
+ * `KERNELFLOW_TEST_BACKENDS=cpu,wasm` narrows the list.
  */
 import { activateBackend, isBackendName, probeBackend } from '../../core/run/backends.js';
 
@@ -21,6 +22,19 @@ export const webgpuSkipReason = hasWebgpu
     ? `no WebGPU adapter: ${webgpuProbe.reason}`
     : 'webgpu not in KERNELFLOW_TEST_BACKENDS';
 
+// Loading the addon is cheap (no tfjs); skip it when the list is narrowed without native.
+const nativeProbe = narrowed && !narrowed.includes('native') ? undefined : await probeBackend('native');
+
+/** True when native suites should run: the addon (native/) is built and loads here. */
+export const hasNative = nativeProbe?.usable ?? false;
+
+/** Why native suites skip here ('' when they run): put it in the skipped suite's title. */
+export const nativeSkipReason = hasNative
+  ? ''
+  : nativeProbe
+    ? `native addon unavailable: ${nativeProbe.reason}`
+    : 'native not in KERNELFLOW_TEST_BACKENDS';
+
 /** Makes `name` the active tfjs backend (throws BackendError when it is not usable here). */
 export async function useBackend(name: string): Promise<void> {
   if (!isBackendName(name)) throw new Error(`unknown backend '${name}'`);
@@ -29,5 +43,5 @@ export async function useBackend(name: string): Promise<void> {
 
 /** The backends a cross-backend suite should loop over on this machine. */
 export function testBackends(): string[] {
-  return narrowed ?? ['wasm', 'cpu', ...(hasWebgpu ? ['webgpu'] : [])];
+  return narrowed ?? ['wasm', 'cpu', ...(hasNative ? ['native'] : []), ...(hasWebgpu ? ['webgpu'] : [])];
 }

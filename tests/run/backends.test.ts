@@ -18,7 +18,7 @@ import {
   type BackendProbe,
 } from '../../core/run/backends.js';
 import { checkRequested, doctorReport, formatDoctor } from '../../core/run/doctor.js';
-import { hasWebgpu, webgpuSkipReason } from '../helpers/backends.js';
+import { hasNative, hasWebgpu, nativeSkipReason, webgpuSkipReason } from '../helpers/backends.js';
 
 const require = createRequire(import.meta.url);
 function installed(pkg: string): boolean {
@@ -145,8 +145,9 @@ describe('activation', () => {
     await expect(activateBackend('cuda' as BackendName)).rejects.toThrow(/unknown backend; expected 'auto' or one of/);
   });
 
-  it('auto picks webgpu on a hardware adapter, else (without libtensorflow) wasm, and says why it skipped the others', async () => {
+  it('auto picks webgpu on a hardware adapter, else (without libtensorflow) native when its addon loads, else wasm, and says why it skipped the others', async () => {
     const webgpu = await probeBackend('webgpu');
+    const native = await probeBackend('native');
     const tfjsNode = installed(TFJS_NODE.tensorflow) || installed(TFJS_NODE['tensorflow-gpu']);
     const hardwareGpu = webgpu.usable && webgpu.detail?.software === 'false';
     const active = await activateBackend('auto');
@@ -157,8 +158,10 @@ describe('activation', () => {
         expect(active.name).toBe('webgpu');
         expect(active.adapter?.software).toBe(false);
       } else {
-        expect(active.name).toBe('wasm');
-        expect(active.reason).toMatch(/^auto chose wasm;/);
+        const want = native.usable ? 'native' : 'wasm';
+        expect(active.name).toBe(want);
+        expect(active.reason).toMatch(new RegExp(`^auto chose ${want};`));
+        if (!native.usable) expect(active.reason).toContain(`native skipped: ${native.reason}`);
         expect(active.reason).toContain('tensorflow skipped: package @tensorflow/tfjs-node is not installed');
         expect(active.reason).toMatch(
           webgpu.usable ? /webgpu skipped: adapter is (lavapipe|llvmpipe|swiftshader|fallback adapter) \(software\)/ : /webgpu skipped: .+/,
@@ -179,6 +182,11 @@ describe('activation', () => {
     expect(chooseAuto([...base, probe('webgpu', true, true)])).toBe('tensorflow');
     expect(chooseAuto([probe('tensorflow-gpu', true), ...base.slice(1), probe('webgpu', true, false)])).toBe('tensorflow-gpu');
     expect(chooseAuto([probe('wasm', false), probe('cpu', true)])).toBe('cpu');
+    // native (the addon) goes before wasm, and after libtensorflow and a hardware GPU.
+    expect(chooseAuto([...base.slice(2), probe('native', true)])).toBe('native');
+    expect(chooseAuto([...base.slice(2), probe('native', false)])).toBe('wasm');
+    expect(chooseAuto([...base, probe('native', true), probe('webgpu', true, false)])).toBe('webgpu');
+    expect(chooseAuto([...base, probe('native', true)])).toBe('tensorflow');
   });
 
   it('switches back and forth cleanly; the test file\'s own tfjs import sees the same engine', async () => {
@@ -196,8 +204,8 @@ describe('activation', () => {
 });
 
 describe('cross-backend agreement: rowsum(exp(A·B / 4)) against a float64 reference', () => {
-  for (const name of ['cpu', 'wasm'] as const) {
-    it(`${name} matches to float32 tolerance`, async () => {
+  for (const name of ['cpu', 'wasm', 'native'] as const) {
+    it.skipIf(name === 'native' && !hasNative)(`${name} matches to float32 tolerance${name === 'native' && !hasNative ? ` — skipped: ${nativeSkipReason}` : ''}`, async () => {
       const got = await pipelineOn(name);
       expect(maxRelErr(got.c, C64)).toBeLessThan(1e-5);
       expect(maxRelErr(got.rowsum, ROWSUM64)).toBeLessThan(1e-5);

@@ -1,0 +1,273 @@
+/**
+ * The tfjs backend `native`: the cpu backend's tensor storage (plain TypedArrays, a
+ * `MathBackendCPU` instance of its own) with its hot kernels computed by the native addon
+ * (OpenBLAS sgemm, OpenMP loops in C). Every other kernel is the cpu backend's own, registered
+ * again under 'native'. A native kernel hands anything it does not cover (other dtypes, empty
+ * tensors, unusual layouts) to the cpu kernel of the same name, so the results and errors there
+ * are exactly cpu's.
+ *
+ * Native kernels: BatchMatMul and _FusedMatMul (sgemm, batched with broadcasting, transposes),
+ * binary ops with broadcasting (BINARY_OPS), unary ops (UNARY_OPS), Sum/Mean/Max/Min over any
+ * axes, Transpose, Select — float32 (Transpose also int32).
+ */
+import type * as TFCore from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { BINARY_OPS, REDUCE_OPS, UNARY_OPS, type NativeAddon } from './native-addon.js';
+
+type TF = typeof TFCore;
+
+/** What the native backend's kernels need of `MathBackendCPU`. */
+interface CpuLike {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: TFCore.DataType, values?: Float32Array | Int32Array): TensorInfo;
+  disposeIntermediateTensorInfo(t: TensorInfo): void;
+}
+
+interface KernelArgs {
+  inputs: NamedTensorInfoMap;
+  backend: CpuLike;
+  attrs?: NamedAttrMap;
+}
+
+/** Kernels the addon computes (the rest are cpu's). */
+export const NATIVE_KERNELS: readonly string[] = [
+  'BatchMatMul', '_FusedMatMul', ...BINARY_OPS, ...UNARY_OPS, ...REDUCE_OPS, 'Transpose', 'Select',
+];
+
+/** Registers backend 'native' and its kernels (once). Needs tfjs-backend-cpu and a loaded addon. */
+export async function registerNativeBackend(tf: TF, addon: NativeAddon): Promise<void> {
+  if (tf.findBackendFactory('native')) return;
+  const cpu = await import('@tensorflow/tfjs-backend-cpu');
+  const cpuKernels = new Map(tf.getKernelsForBackend('cpu').map((k) => [k.kernelName, k] as const));
+  const fallback = (name: string): KernelFunc => {
+    const k = cpuKernels.get(name);
+    if (!k) throw new Error(`native backend: cpu has no kernel '${name}' to fall back to`);
+    return k.kernelFunc;
+  };
+  const own = nativeKernels(tf, addon, fallback);
+  for (const k of cpuKernels.values()) {
+    if (!own.has(k.kernelName)) tf.registerKernel({ ...k, backendName: 'native' } as KernelConfig);
+  }
+  for (const [kernelName, kernelFunc] of own) {
+    if (cpuKernels.has(kernelName)) tf.registerKernel({ kernelName, backendName: 'native', kernelFunc });
+  }
+  // Priority 0: never chosen by tfjs on its own; kernelflow selects it explicitly.
+  tf.registerBackend('native', () => new cpu.MathBackendCPU(), 0);
+}
+
+function nativeKernels(tf: TF, addon: NativeAddon, fallback: (name: string) => KernelFunc): Map<string, KernelFunc> {
+  const { util, backend_util } = tf;
+  const kernels = new Map<string, KernelFunc>();
+  const f32 = (b: CpuLike, t: TensorInfo): Float32Array | undefined => {
+    const v = t.dtype === 'float32' ? b.data.get(t.dataId).values : undefined;
+    return v instanceof Float32Array ? v : undefined;
+  };
+  const call = (name: string, args: KernelArgs) => fallback(name)(args as never) as TensorInfo;
+  const def = (name: string, fn: (args: KernelArgs) => TensorInfo | undefined) => {
+    // `undefined` from a native kernel means "not covered here": cpu computes it.
+    kernels.set(name, ((args: KernelArgs) => fn(args) ?? call(name, args)) as unknown as KernelFunc);
+  };
+
+  // ---- matmul ----------------------------------------------------------------------------
+  const batchMatMul = ({ inputs, backend, attrs }: KernelArgs): TensorInfo | undefined => {
+    const a = inputs.a as TensorInfo, b = inputs.b as TensorInfo;
+    const ta = !!attrs?.transposeA, tb = !!attrs?.transposeB;
+    const va = f32(backend, a), vb = f32(backend, b);
+    if (!va || !vb || a.shape.length < 2 || b.shape.length < 2) return undefined;
+    const ra = a.shape.length, rb = b.shape.length;
+    const m = ta ? a.shape[ra - 1] : a.shape[ra - 2], k = ta ? a.shape[ra - 2] : a.shape[ra - 1];
+    const kb = tb ? b.shape[rb - 1] : b.shape[rb - 2], n = tb ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (k !== kb || m * n * k === 0) return undefined; // cpu throws the shape error / handles empties
+    const outerA = a.shape.slice(0, -2), outerB = b.shape.slice(0, -2);
+    let outer: number[];
+    try {
+      outer = backend_util.assertAndGetBroadcastShape(outerA, outerB);
+    } catch {
+      return undefined;
+    }
+    const batch = util.sizeFromShape(outer);
+    const aIndex = broadcastIndex(outer, outerA), bIndex = broadcastIndex(outer, outerB);
+    const out = new Float32Array(batch * m * n);
+    addon.matmul(va, vb, out, m, n, k, ta, tb, aIndex, bIndex);
+    return backend.makeTensorInfo([...outer, m, n], 'float32', out);
+  };
+  def('BatchMatMul', batchMatMul);
+
+  const ACTIVATIONS: Record<string, string> = { relu: 'Relu', relu6: 'Relu6', elu: 'Elu', sigmoid: 'Sigmoid', leakyrelu: 'LeakyRelu', prelu: 'Prelu' };
+  def('_FusedMatMul', (args) => {
+    const { inputs, backend, attrs } = args;
+    const activation = (attrs?.activation as string | undefined) ?? 'linear';
+    if (activation !== 'linear' && !ACTIVATIONS[activation]) return undefined;
+    let cur = batchMatMul(args);
+    if (!cur) return undefined;
+    const step = (name: string, inputs2: NamedTensorInfoMap, attrs2: NamedAttrMap = {}) => {
+      const next = run(name, { inputs: inputs2, backend, attrs: attrs2 });
+      backend.disposeIntermediateTensorInfo(cur!);
+      cur = next;
+    };
+    if (inputs.bias) step('Add', { a: cur, b: inputs.bias });
+    if (activation === 'prelu') step('Prelu', { x: cur, alpha: inputs.preluActivationWeights as TensorInfo });
+    else if (activation === 'leakyrelu') step('LeakyRelu', { x: cur }, { alpha: (attrs?.leakyreluAlpha as number | undefined) ?? 0.2 });
+    else if (activation !== 'linear') step(ACTIVATIONS[activation], { x: cur });
+    return cur;
+  });
+
+  /** Runs the 'native' kernel `name` (native or cpu). */
+  const run = (name: string, args: KernelArgs): TensorInfo => (kernels.get(name) ?? fallback(name))(args as never) as TensorInfo;
+
+  // ---- elementwise -----------------------------------------------------------------------
+  BINARY_OPS.forEach((name, op) =>
+    def(name, ({ inputs, backend }) => {
+      const a = inputs.a as TensorInfo, b = inputs.b as TensorInfo;
+      const va = f32(backend, a), vb = f32(backend, b);
+      if (!va || !vb) return undefined;
+      let outShape: number[];
+      try {
+        outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+      } catch {
+        return undefined;
+      }
+      const size = util.sizeFromShape(outShape);
+      if (size === 0) return undefined;
+      const plan = broadcastPlan(a.shape, b.shape, outShape);
+      const out = new Float32Array(size);
+      addon.binary(op, va, vb, out, plan.shape, plan.aStrides, plan.bStrides);
+      return backend.makeTensorInfo(outShape, 'float32', out);
+    }),
+  );
+
+  UNARY_OPS.forEach((name, op) =>
+    def(name, ({ inputs, backend, attrs }) => {
+      const x = inputs.x as TensorInfo;
+      const vx = f32(backend, x);
+      if (!vx || vx.length === 0) return undefined;
+      let p1 = 0, p2 = 0;
+      if (name === 'LeakyRelu') p1 = (attrs?.alpha as number | undefined) ?? 0.2;
+      if (name === 'ClipByValue') [p1, p2] = [attrs?.clipValueMin as number, attrs?.clipValueMax as number];
+      const out = new Float32Array(vx.length);
+      addon.unary(op, vx, out, p1, p2);
+      return backend.makeTensorInfo(x.shape.slice(), 'float32', out);
+    }),
+  );
+
+  def('Select', ({ inputs, backend }) => {
+    const c = inputs.condition as TensorInfo, t = inputs.t as TensorInfo, e = inputs.e as TensorInfo;
+    const vc = c.dtype === 'bool' ? backend.data.get(c.dataId).values : undefined;
+    const vt = f32(backend, t), ve = f32(backend, e);
+    if (!(vc instanceof Uint8Array) || !vt || !ve || vt.length === 0) return undefined;
+    // tf.where broadcasts all three to one shape first; anything else (a rank-1 condition picking
+    // rows, where tfjs's cpu kernel has its own reading) stays with cpu, so results match it.
+    if (!util.arraysEqual(t.shape, e.shape) || !util.arraysEqual(c.shape, t.shape)) return undefined;
+    const out = new Float32Array(vt.length);
+    addon.select(vc, vt, ve, out);
+    return backend.makeTensorInfo(t.shape.slice(), 'float32', out);
+  });
+
+  // ---- reductions and transpose ------------------------------------------------------------
+  REDUCE_OPS.forEach((name, op) =>
+    def(name, ({ inputs, backend, attrs }) => {
+      const x = inputs.x as TensorInfo;
+      const vx = f32(backend, x);
+      if (!vx || vx.length === 0) return undefined;
+      const axisAttr = (name === 'Max' ? attrs?.reductionIndices : attrs?.axis) as number | number[] | undefined;
+      const axes = [...new Set(util.parseAxisParam((axisAttr ?? null) as number | number[], x.shape))].sort((p, q) => p - q);
+      if (axes.length === 0) return undefined;
+      const [outShape] = backend_util.computeOutAndReduceShapes(x.shape, axes);
+      const shape = (attrs?.keepDims as boolean | undefined) ? backend_util.expandShapeToKeepDim(outShape, axes) : outShape;
+      const out = new Float32Array(util.sizeFromShape(outShape));
+      const layout = reduceLayout(x.shape, axes);
+      if (layout) {
+        addon.reduce(op, vx, out, layout.outer, layout.r, layout.inner);
+      } else {
+        // Reduced axes not one block: move them last, then reduce rows.
+        const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
+        const moved = new Float32Array(vx.length);
+        addon.transpose(vx, moved, Int32Array.from(x.shape), Int32Array.from([...kept, ...axes]));
+        const r = axes.reduce((p, d) => p * x.shape[d], 1);
+        addon.reduce(op, moved, out, vx.length / r, r, 1);
+      }
+      return backend.makeTensorInfo(shape, 'float32', out);
+    }),
+  );
+
+  def('Transpose', ({ inputs, backend, attrs }) => {
+    const x = inputs.x as TensorInfo;
+    const v = backend.data.get(x.dataId).values;
+    const perm = attrs?.perm as number[] | undefined;
+    const ok = (x.dtype === 'float32' && v instanceof Float32Array) || (x.dtype === 'int32' && v instanceof Int32Array);
+    if (!ok || !perm || perm.length !== x.shape.length || v.length === 0 || x.shape.length === 0) return undefined;
+    const out = v instanceof Float32Array ? new Float32Array(v.length) : new Int32Array(v.length);
+    addon.transpose(v, out, Int32Array.from(x.shape), Int32Array.from(perm));
+    return backend.makeTensorInfo(perm.map((p) => x.shape[p]), x.dtype, out);
+  });
+
+  return kernels;
+}
+
+/** For each batch of the broadcast batch shape `outer`, the index of the matching batch of an input with batch shape `own`. */
+function broadcastIndex(outer: number[], own: number[]): Int32Array {
+  const total = outer.reduce((p, d) => p * d, 1);
+  const idx = new Int32Array(total);
+  const offset = outer.length - own.length;
+  const strides = new Array<number>(own.length);
+  let s = 1;
+  for (let d = own.length - 1; d >= 0; d--) {
+    strides[d] = own[d] === 1 ? 0 : s;
+    s *= own[d];
+  }
+  for (let i = 0; i < total; i++) {
+    let rest = i, at = 0;
+    for (let d = outer.length - 1; d >= 0; d--) {
+      const coord = rest % outer[d];
+      rest = Math.floor(rest / outer[d]);
+      const od = d - offset;
+      if (od >= 0) at += coord * strides[od];
+    }
+    idx[i] = at;
+  }
+  return idx;
+}
+
+/**
+ * The broadcast of `a` and `b` to `out`, reduced to as few dims as possible: size-1 output dims
+ * dropped, neighbouring dims merged where both inputs either span or broadcast them alike. Each
+ * input's stride per merged dim is 0 where it broadcasts.
+ */
+export function broadcastPlan(aShape: readonly number[], bShape: readonly number[], out: readonly number[]): { shape: Int32Array; aStrides: Int32Array; bStrides: Int32Array } {
+  const r = out.length;
+  const pad = (s: readonly number[]) => [...new Array<number>(r - s.length).fill(1), ...s];
+  const a = pad(aShape), b = pad(bShape);
+  const dims: { size: number; fa: boolean; fb: boolean }[] = [];
+  for (let d = 0; d < r; d++) {
+    if (out[d] === 1) continue;
+    const fa = a[d] !== 1, fb = b[d] !== 1;
+    const last = dims.at(-1);
+    if (last && last.fa === fa && last.fb === fb) last.size *= out[d];
+    else dims.push({ size: out[d], fa, fb });
+  }
+  if (dims.length === 0) dims.push({ size: 1, fa: false, fb: false });
+  const shape = Int32Array.from(dims.map((d) => d.size));
+  const strides = (flag: 'fa' | 'fb') => {
+    const st = new Int32Array(dims.length);
+    let s = 1;
+    for (let d = dims.length - 1; d >= 0; d--) {
+      st[d] = dims[d][flag] ? s : 0;
+      if (dims[d][flag]) s *= dims[d].size;
+    }
+    return st;
+  };
+  return { shape, aStrides: strides('fa'), bStrides: strides('fb') };
+}
+
+/** `shape` viewed as [outer, r, inner] with the reduced `axes` as the middle block, or undefined when they are not one block. */
+export function reduceLayout(shape: readonly number[], axes: readonly number[]): { outer: number; r: number; inner: number } | undefined {
+  // Ignore size-1 dims; then the reduced dims must be contiguous.
+  const dims = shape.map((size, d) => ({ size, reduced: axes.includes(d) })).filter((d) => d.size !== 1);
+  const first = dims.findIndex((d) => d.reduced);
+  if (first < 0) return { outer: dims.reduce((p, d) => p * d.size, 1), r: 1, inner: 1 };
+  let end = first;
+  while (end < dims.length && dims[end].reduced) end++;
+  if (dims.slice(end).some((d) => d.reduced)) return undefined;
+  const prod = (list: typeof dims) => list.reduce((p, d) => p * d.size, 1);
+  return { outer: prod(dims.slice(0, first)), r: prod(dims.slice(first, end)), inner: prod(dims.slice(end)) };
+}

@@ -1,0 +1,16 @@
+/**
+ * The attention family: operators (heads-first q [B,H,Nq,D], k [B,H,Nk,D], v [B,H,Nk,Dv]) and the
+ * shared helpers they are built from.
+ */
+export { causalMask, maskedSoftmax, allowedOf, safeDiv } from './common.js';
+export { axisWindows, gridWindows } from './windows.js';
+export type { AxisWindows } from './windows.js';
+export { featureMap, linearCore } from './features.js';
+export type { FeatureMap } from './features.js';
+
+export { softmaxAttention } from './softmax.js';
+export { sigmoidAttention } from './sigmoid.js';
+export { neighborhoodAttention } from './neighborhood.js';
+export { linearAttention } from './linear.js';
+export { softAttention } from './soft.js';
+export { rpeFftAttention } from './rpe-fft.js';

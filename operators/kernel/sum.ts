@@ -1,0 +1,17 @@
+import { defineOperator, ShapeError, tensor, Type } from '../../core/operator/index.js';
+import { sameShapes } from './combinators.js';
+
+export const sum = defineOperator({
+  id: 'kernel.sum',
+  version: 1,
+  summary: 'Sum of kernels k = k₁ + k₂ + … (elementwise, same shape)',
+  params: Type.Object({}, { additionalProperties: false }),
+  inputs: { k: tensor({ dtype: 'float32', rank: 2, variadic: true, doc: 'kernel matrices [n1, n2], one or more' }) },
+  outputs: { k: tensor({ dtype: 'float32', doc: 'Σ kᵢ [n1, n2]' }) },
+  shape: ({ k }) => {
+    if (k.length === 0) throw new ShapeError('kernel.sum needs at least one term', '/inputs/k');
+    const s = sameShapes(k);
+    return s ? { k: s } : {};
+  },
+  run: ({ k }, _p, { tf }) => ({ k: k.length === 1 ? tf.clone(k[0]) : tf.addN(k) }),
+});

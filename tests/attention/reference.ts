@@ -1,0 +1,94 @@
+/**
+ * Float64 references for the attention tests: plain loops over the masked O(n²) definitions.
+ * Arrays are row-major; q [B,H,Nq,D], k [B,H,Nk,D], v [B,H,Nk,Dv].
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+import { sequence } from '../helpers/dense-reference.js';
+
+export interface Qkv { B: number; H: number; Nq: number; Nk: number; D: number; Dv: number; q: number[]; k: number[]; v: number[] }
+
+export function makeQkv(B: number, H: number, Nq: number, Nk: number, D: number, Dv: number, seed = 1, amp = 1): Qkv {
+  const f = (shape: number[], s: number) => sequence(shape, s).data.map((x) => Math.fround(x * amp));
+  return { B, H, Nq, Nk, D, Dv, q: f([B, H, Nq, D], seed), k: f([B, H, Nk, D], seed + 1), v: f([B, H, Nk, Dv], seed + 2) };
+}
+
+export function tensorsOf(x: Qkv): { q: tf.Tensor; k: tf.Tensor; v: tf.Tensor } {
+  return {
+    q: tf.tensor(x.q, [x.B, x.H, x.Nq, x.D]),
+    k: tf.tensor(x.k, [x.B, x.H, x.Nk, x.D]),
+    v: tf.tensor(x.v, [x.B, x.H, x.Nk, x.Dv]),
+  };
+}
+
+export type Allowed = (b: number, h: number, i: number, j: number) => boolean;
+export type Bias = (b: number, h: number, i: number, j: number) => number;
+
+export const dot = (a: number[], ia: number, b: number[], ib: number, n: number) => {
+  let s = 0;
+  for (let t = 0; t < n; t++) s += a[ia + t] * b[ib + t];
+  return s;
+};
+
+/** Dense masked attention in float64: softmax rows (empty rows → 0) or elementwise sigmoid. */
+export function refAttention(
+  x: Qkv,
+  opts: { scale?: number; allowed?: Allowed; bias?: Bias; kind?: 'softmax' | 'sigmoid'; offset?: number } = {},
+): number[] {
+  const { B, H, Nq, Nk, D, Dv } = x;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  const out = new Array<number>(B * H * Nq * Dv).fill(0);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++)
+      for (let i = 0; i < Nq; i++) {
+        const logits: number[] = [];
+        const js: number[] = [];
+        for (let j = 0; j < Nk; j++) {
+          if (opts.allowed && !opts.allowed(b, h, i, j)) continue;
+          const l = dot(x.q, ((b * H + h) * Nq + i) * D, x.k, ((b * H + h) * Nk + j) * D, D) * scale + (opts.bias?.(b, h, i, j) ?? 0);
+          logits.push(l);
+          js.push(j);
+        }
+        let w: number[];
+        if (opts.kind === 'sigmoid') w = logits.map((l) => 1 / (1 + Math.exp(-(l + (opts.offset ?? 0)))));
+        else {
+          const m = Math.max(...logits);
+          const e = logits.map((l) => Math.exp(l - m));
+          const s = e.reduce((a, c) => a + c, 0);
+          w = e.map((c) => c / s);
+        }
+        js.forEach((j, t) => {
+          for (let c = 0; c < Dv; c++) out[((b * H + h) * Nq + i) * Dv + c] += w[t] * x.v[((b * H + h) * Nk + j) * Dv + c];
+        });
+      }
+  return out;
+}
+
+/** Max |got − want| / max(1, max |want|). */
+export function relErr(got: ArrayLike<number>, want: number[]): number {
+  expect(got.length).toBe(want.length);
+  let e = 0;
+  let s = 1;
+  for (let i = 0; i < want.length; i++) {
+    e = Math.max(e, Math.abs(got[i] - want[i]));
+    s = Math.max(s, Math.abs(want[i]));
+  }
+  return e / s;
+}
+
+export const causalAllowed = (Nq: number, Nk: number): Allowed => (_b, _h, i, j) => j <= i + (Nk - Nq);
+
+/** Runs fn and checks that no tensor leaked (the returned outputs are read, then disposed). */
+export async function noLeak<T>(fn: () => Promise<T> | T, read: (r: T) => Promise<void>, dispose: (r: T) => void): Promise<void> {
+  const before = tf.memory().numTensors;
+  const r = await fn();
+  await read(r);
+  dispose(r);
+  expect(tf.memory().numTensors).toBe(before);
+}
+
+/** Calls an operator's run the way the engine does: a sync run inside a scope that frees temporaries. */
+export async function call(op: { run: (...a: any[]) => unknown }, inputs: Record<string, unknown>, p: unknown, ctx: unknown): Promise<Record<string, tf.Tensor>> {
+  if (op.run.constructor.name === 'AsyncFunction') return (await op.run(inputs, p, ctx)) as Record<string, tf.Tensor>;
+  return tf.tidy(() => op.run(inputs, p, ctx) as Record<string, tf.Tensor>);
+}
