@@ -149,6 +149,25 @@ export function buildProgram(): Command {
       process.stdout.write(renderDag(prepared.dag, o.format as VizFormat, { expand: o.expand === true }));
     });
 
+  program.command('docs').description('generate docs/operators.md, docs/operators.json and the params schemas from the operator definitions')
+    .option('--root <dir>', 'repository root to write into', '.')
+    .option('--check', 'write nothing; fail (exit 1) when the committed files are stale')
+    .option('--plugin <module>', 'document a plugin module too; repeatable', collect, [])
+    .action(async (o) => {
+      const { generatedArtifacts, staleArtifacts, writeArtifacts } = await import('../docs/artifacts.js');
+      const files = generatedArtifacts((await registryWith(o.plugin)).list());
+      if (o.check) {
+        const stale = staleArtifacts(o.root, files);
+        if (stale.length) {
+          process.stderr.write(`stale generated files (run \`kernelflow docs\`):\n${stale.map((f) => `  ${f}`).join('\n')}\n`);
+          process.exitCode = 1;
+        } else process.stdout.write(`${files.size} generated files are up to date\n`);
+        return;
+      }
+      const written = writeArtifacts(o.root, files);
+      process.stdout.write(`${written.length} of ${files.size} generated files changed${written.length ? `:\n${written.map((f) => `  ${f}`).join('\n')}` : ''}\n`);
+    });
+
   const cacheCmd = program.command('cache').description('inspect and manage the disk cache')
     .option('--cache-dir <dir>', 'cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)');
   cacheCmd.command('stats').description('entries and bytes on disk').action(async () => {
