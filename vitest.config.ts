@@ -8,6 +8,8 @@ export default defineConfig({
   },
   test: {
     include: ['tests/**/*.test.ts'],
+    // Operators scaffolded by the new-operator test run under their own config.
+    exclude: ['**/node_modules/**', 'tests/.scaffold-tmp/**'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // tfjs keeps one global engine per process: isolate test files in forks so backends never mix.

@@ -15,6 +15,7 @@ export type { Manifest } from './io/manifest.js';
 export { writeRun } from './io/write-run.js';
 export { activateBackend, BackendError, type BackendName } from './run/backends.js';
 export { Cache } from './cache/cache.js';
+export { checkOperator, exampleGraph, formatReport, type ConformanceReport, type ConformanceOptions } from './conformance/check-operator.js';
 
 import { prepareGraph, type PrepareOptions } from './prepare.js';
 import { GraphError, type Diagnostic } from './diagnostics.js';

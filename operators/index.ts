@@ -3,6 +3,7 @@
  * exports (operators, and each family's module namespace) through the same path as any plugin.
  */
 export { constant } from './data/constant.js';
+export { jsonValue } from './data/json.js';
 export { load } from './data/load.js';
 export { normal } from './data/normal.js';
 export { uniform } from './data/uniform.js';

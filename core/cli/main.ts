@@ -149,6 +149,15 @@ export function buildProgram(): Command {
       process.stdout.write(renderDag(prepared.dag, o.format as VizFormat, { expand: o.expand === true }));
     });
 
+  program.command('new-operator').description('write a working operator file and its test, ready for a graph\'s plugins')
+    .argument('<id>', 'operator id, family.name')
+    .option('--dir <dir>', 'folder to write into', 'plugins')
+    .action(async (id: string, o) => {
+      const { scaffoldOperator } = await import('./scaffold.js');
+      const files = scaffoldOperator(id, o.dir);
+      process.stdout.write(`wrote ${files.operator}\nwrote ${files.test}\nuse it: "plugins": ["${path.relative(process.cwd(), files.operator)}"] in a graph, then "op": "${id}"\n`);
+    });
+
   program.command('docs').description('generate docs/operators.md, docs/operators.json and the params schemas from the operator definitions')
     .option('--root <dir>', 'repository root to write into', '.')
     .option('--check', 'write nothing; fail (exit 1) when the committed files are stale')

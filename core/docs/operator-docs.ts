@@ -68,6 +68,11 @@ function escape(text: string): string {
 
 /** A node using the operator with its defaults, for the reference page. */
 export function exampleNode(op: Operator): object {
+  const example = op.examples?.[0];
+  if (example) {
+    const inputs = Object.fromEntries(Object.entries(example.inputs).map(([port, spec]) => [port, Array.isArray(spec) ? spec.map(() => '<node>') : '<node>']));
+    return { op: op.id, ...(Object.keys(inputs).length ? { inputs } : {}), ...(example.params && Object.keys(example.params).length ? { params: example.params } : {}) };
+  }
   const params: Record<string, unknown> = {};
   for (const p of paramDocs(op)) if (p.required) params[p.name] = `<${p.type}>`;
   const inputs: Record<string, unknown> = {};

@@ -41,6 +41,21 @@ export type OutputValues<O extends PortMap> = PortRecord<O, { [K in keyof O]: Va
 export type InputMetas<I extends PortMap> = PortRecord<I, { [K in keyof I]: MetaOf<I[K]> }>;
 export type InferredOutputs<O extends PortMap> = { [K in keyof O]?: InferredOf<O[K]> };
 
+/**
+ * A small valid use of an operator: params, and for each input how to make a random value —
+ * `{shape}` (normal entries), `{shape, fill: 'uniform' | 'positive' | 'spd' | 'int'}`, or
+ * `{json: value}`; a variadic port takes an array of those.
+ */
+export interface OperatorExample {
+  description?: string;
+  params?: Record<string, unknown>;
+  inputs: Record<string, ExampleInput | ExampleInput[]>;
+}
+
+export type ExampleInput =
+  | { shape: number[]; fill?: 'normal' | 'uniform' | 'positive' | 'spd' | 'int' }
+  | { json: unknown };
+
 export interface OperatorSpec<P extends TSchema, I extends PortMap, O extends PortMap> {
   /** `family.name`, lower case: `math.matmul`. */
   id: string;
@@ -55,6 +70,8 @@ export interface OperatorSpec<P extends TSchema, I extends PortMap, O extends Po
   outputs: O;
   /** Draws random numbers from `ctx.seed`: the seed enters the cache key. */
   stochastic?: boolean;
+  /** Small valid uses, for the docs' example nodes and the conformance kit (see OperatorExample). */
+  examples?: OperatorExample[];
   /**
    * Static shape/dtype inference from input metas and params. Throw ShapeError on a mismatch.
    * Called only when every connected tensor input has a known rank. Omitted outputs stay unknown.
@@ -82,6 +99,7 @@ export interface Operator {
   readonly inputs: PortMap;
   readonly outputs: PortMap;
   readonly stochastic: boolean;
+  readonly examples?: OperatorExample[];
   readonly shape?: (inputs: Record<string, Meta | Meta[] | undefined>, params: any, ctx: StaticContext) => Record<string, Shape | Meta | undefined>;
   readonly fingerprint?: (params: any, ctx: StaticContext) => string;
   readonly run: (inputs: Record<string, unknown>, params: any, ctx: RunContext) => unknown;

@@ -3,7 +3,7 @@
  * Nothing here loads tfjs.
  */
 export { defineOperator, isOperator } from './define-operator.js';
-export type { Operator, OperatorSpec, InputValues, OutputValues, InputMetas, InferredOutputs } from './define-operator.js';
+export type { Operator, OperatorSpec, OperatorExample, ExampleInput, InputValues, OutputValues, InputMetas, InferredOutputs } from './define-operator.js';
 export { tensor, tensors, table, json, portDTypes } from './ports.js';
 export type { DType, Dim, Shape, Port, PortMap, TensorPort, TensorsPort, TablePort, JsonPort } from './ports.js';
 export type { Table, JsonValue, Value, Meta, TensorMeta, TensorsMeta, TableMeta, JsonMeta } from './values.js';

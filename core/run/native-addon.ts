@@ -35,6 +35,10 @@ export interface NativeAddon {
   reduce(op: number, x: F32, out: F32, outer: number, r: number, inner: number): void;
   transpose(x: F32 | I32, out: F32 | I32, shape: I32, perm: I32): void;
   select(cond: Uint8Array, t: F32, e: F32, out: F32): void;
+  /** LAPACK dpotrf on a float32 copy widened to float64; returns LAPACK's info (0, or the order of the failing minor). */
+  potrf(a: F32, out: F32, n: number): number;
+  trsm(t: F32, b: F32, out: F32, n: number, m: number, lower: boolean, transpose: boolean): number;
+  syevd(a: F32, values: F32, vectors: F32, n: number): number;
   info(): NativeInfo;
   setThreads(n: number): void;
 }

@@ -8,7 +8,9 @@
  *
  * Native kernels: BatchMatMul and _FusedMatMul (sgemm, batched with broadcasting, transposes),
  * binary ops with broadcasting (BINARY_OPS), unary ops (UNARY_OPS), Sum/Mean/Max/Min over any
- * axes, Transpose, Select — float32 (Transpose also int32).
+ * axes, Transpose, Select — float32 (Transpose also int32). The backend instance also carries
+ * `kernelflowLinalg` (LAPACK Cholesky, triangular solve, symmetric eigendecomposition): see
+ * `NativeLinalg`.
  */
 import type * as TFCore from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
@@ -51,8 +53,46 @@ export async function registerNativeBackend(tf: TF, addon: NativeAddon): Promise
   for (const [kernelName, kernelFunc] of own) {
     if (cpuKernels.has(kernelName)) tf.registerKernel({ kernelName, backendName: 'native', kernelFunc });
   }
+  const linalg = nativeLinalg(addon);
+  class NativeBackend extends cpu.MathBackendCPU {
+    readonly kernelflowLinalg: NativeLinalg = linalg;
+  }
   // Priority 0: never chosen by tfjs on its own; kernelflow selects it explicitly.
-  tf.registerBackend('native', () => new cpu.MathBackendCPU(), 0);
+  tf.registerBackend('native', () => new NativeBackend(), 0);
+}
+
+/**
+ * The linear-algebra hook: LAPACK through the addon, float64 inside, float32 in and out, one
+ * row-major n×n matrix per call (loop over batches). Operators reach it without importing the
+ * engine: `(ctx.tf.backend() as { kernelflowLinalg?: NativeLinalg }).kernelflowLinalg` is defined
+ * only while `native` is the active backend; read inputs with `await t.data()` and build the
+ * results with `ctx.tf.tensor(...)`. The generic tfjs implementation stays the reference.
+ */
+export interface NativeLinalg {
+  /** A = L·Lᵀ for symmetric A (its lower triangle is read). `info` > 0: the leading minor of that order is not positive definite (then `l` is meaningless: report `not_psd`). */
+  cholesky(a: Float32Array, n: number): { l: Float32Array; info: number };
+  /** X with op(T)·X = B: T n×n lower (or upper) triangular, op = transpose when asked, B n×m. */
+  solveTriangular(t: Float32Array, b: Float32Array, n: number, m: number, options: { lower: boolean; transpose?: boolean }): Float32Array;
+  /** A = V·diag(values)·Vᵀ for symmetric A (its lower triangle is read): values ascending, eigenvectors in V's columns. `info` > 0: no convergence. */
+  eigh(a: Float32Array, n: number): { values: Float32Array; vectors: Float32Array; info: number };
+}
+
+function nativeLinalg(addon: NativeAddon): NativeLinalg {
+  return {
+    cholesky(a, n) {
+      const l = new Float32Array(n * n);
+      return { l, info: addon.potrf(a, l, n) };
+    },
+    solveTriangular(t, b, n, m, { lower, transpose = false }) {
+      const out = new Float32Array(n * m);
+      addon.trsm(t, b, out, n, m, lower, transpose);
+      return out;
+    },
+    eigh(a, n) {
+      const values = new Float32Array(n), vectors = new Float32Array(n * n);
+      return { values, vectors, info: addon.syevd(a, values, vectors, n) };
+    },
+  };
 }
 
 function nativeKernels(tf: TF, addon: NativeAddon, fallback: (name: string) => KernelFunc): Map<string, KernelFunc> {

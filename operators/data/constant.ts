@@ -52,6 +52,7 @@ export const constant = defineOperator({
   ),
   inputs: {},
   outputs: { out: tensor({ dtype: ['float32', 'int32'], doc: 'The value, in the shape of its nesting' }) },
+  examples: [{ params: { value: [[1, 2], [3, 4.5]] }, inputs: {} }],
   shape: (_inputs, p) => ({ out: { kind: 'tensor', dtype: p.dtype, shape: constantShape(p.value, p.dtype) } }),
   run: (_inputs, p, { tf }) => ({ out: tf.tensor(p.value, constantShape(p.value, p.dtype), p.dtype) }),
 });

@@ -57,6 +57,7 @@ export const load = defineOperator({
   params,
   inputs: {},
   outputs: { out: tensor({ dtype: ['float32', 'int32', 'bool'], doc: 'the array in the file' }) },
+  examples: [{ description: 'a .npy file, from the repository root', params: { path: 'graphs/data/targets.npy' }, inputs: {} }],
   shape: (_inputs, p, ctx) => {
     const format = formatOf(p);
     const full = ctx.resolvePath(p.path, '/params/path');

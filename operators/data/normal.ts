@@ -18,6 +18,7 @@ export const normal = defineOperator({
   ),
   inputs: {},
   outputs: { out: tensor({ dtype: 'float32', doc: 'Samples in the requested shape' }) },
+  examples: [{ params: { shape: [4, 3], std: 0.5 }, inputs: {} }],
   shape: (_inputs, p) => ({ out: [...p.shape] }),
   run: (_inputs, p, { tf, seed }) => ({
     // tf.randomNormal treats a falsy seed as "unseeded" (Math.random), so seed 0 would not be

@@ -21,6 +21,7 @@ export const uniform = defineOperator({
   ),
   inputs: {},
   outputs: { out: tensor({ dtype: 'float32', doc: 'Samples in the requested shape' }) },
+  examples: [{ params: { shape: [5], low: -1, high: 2 }, inputs: {} }],
   shape: (_inputs, p) => {
     expectRange(p.low, p.high);
     return { out: [...p.shape] };

@@ -42,6 +42,7 @@ export const cgOp = defineOperator({
     x: tensor({ dtype: 'float32', doc: "X, B's shape" }),
     info: json({ doc: '{iterations[], residual[], converged[], all_converged, max_iterations, precond_rank, precond_shift}' }),
   },
+  examples: [{ params: { tol: 1e-5, precond_rank: 3 }, inputs: { a: { shape: [16, 16], fill: 'spd' }, b: { shape: [16, 2] } } }],
   shape: ({ a, b }) => ({ x: solveShape(a.shape!, b.shape!, 'a'), info: { kind: 'json' } }),
   run: async ({ a, b }, p, ctx) => {
     const { tf } = ctx;

@@ -18,6 +18,7 @@ export const choSolveOp = defineOperator({
     b: tensor({ dtype: 'float32', rank: [1, 2, 3, 4], doc: 'B, [..., n, m] or [..., n]' }),
   },
   outputs: { x: tensor({ dtype: 'float32', doc: "X, B's shape" }) },
+  examples: [{ inputs: { l: { shape: [8, 8], fill: 'spd' }, b: { shape: [8, 2] } } }],
   shape: ({ l, b }) => ({ x: solveShape(l.shape!, b.shape!, 'l') }),
   run: async ({ l, b }, p, { tf }) => {
     await assertFinite(tf, l, 'l', 'linalg.cho_solve');

@@ -42,6 +42,7 @@ export const choleskyOp = defineOperator({
     l: tensor({ dtype: 'float32', doc: 'L, [..., n, n] lower triangular' }),
     info: json({ doc: '{jitter_used, jitter_tried, n, block_size, inner_block, batch, jitter_used_per_matrix?}' }),
   },
+  examples: [{ inputs: { a: { shape: [12, 12], fill: 'spd' } } }],
   shape: ({ a }) => {
     const s = a.shape!;
     const n = expectDim(s[s.length - 2], s[s.length - 1], 'a must be square', '/inputs/a');

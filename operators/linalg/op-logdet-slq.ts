@@ -29,6 +29,7 @@ export const logdetSlqOp = defineOperator({
     out: tensor({ dtype: 'float32', doc: 'estimate of log|A|, scalar' }),
     info: json({ doc: '{estimate: true, logdet, stderr, num_probes, seed, iterations[], precond_rank, precond_shift, logdet_precond}' }),
   },
+  examples: [{ params: { num_probes: 4, precond_rank: 0 }, inputs: { a: { shape: [16, 16], fill: 'spd' } } }],
   stochastic: true,
   shape: ({ a }) => {
     const s = a.shape!;

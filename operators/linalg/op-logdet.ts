@@ -30,6 +30,7 @@ export const logdetOp = defineOperator({
     out: tensor({ dtype: 'float32', doc: 'log|A|, [...] (a scalar for one matrix)' }),
     info: json({ doc: '{logdet, method, jitter_used}' }),
   },
+  examples: [{ inputs: { a: { shape: [10, 10], fill: 'spd' } } }],
   shape: ({ a, l }) => {
     const m = a ?? l;
     if ((a === undefined) === (l === undefined)) throw new ShapeError('connect exactly one of a and l', '/inputs');

@@ -26,6 +26,7 @@ export const pinvNewtonOp = defineOperator({
     out: tensor({ dtype: 'float32', doc: 'A⁺, [..., n, m]' }),
     info: json({ doc: '{iterations, residual, projector_residual, step, stopped_by}' }),
   },
+  examples: [{ inputs: { a: { shape: [6, 4] } } }],
   shape: ({ a }) => {
     const s = a.shape!;
     const r = s.length;

@@ -42,6 +42,7 @@ export const solveTriangularOp = defineOperator({
     b: tensor({ dtype: 'float32', rank: [1, 2, 3, 4], doc: 'B, [..., n, m] or [..., n]' }),
   },
   outputs: { x: tensor({ dtype: 'float32', doc: "X, B's shape" }) },
+  examples: [{ inputs: { l: { shape: [8, 8], fill: 'spd' }, b: { shape: [8, 3] } } }],
   shape: ({ l, b }) => ({ x: solveShape(l.shape!, b.shape!, 'l') }),
   run: async ({ l, b }, p, { tf }) => {
     await assertFinite(tf, l, 'l', 'linalg.solve_triangular');

@@ -13,6 +13,7 @@ export const add = defineOperator({
     more: tensor({ dtype: ['float32', 'int32'], variadic: true, optional: true, doc: 'Further terms, broadcast with a and b' }),
   },
   outputs: binaryOutputs,
+  examples: [{ inputs: { a: { shape: [3, 4] }, b: { shape: [4] }, more: [{ shape: [3, 1] }] } }],
   shape: ({ a, b, more }) => ({ out: broadcastOperands(operands(a, b, more)) }),
   run: ({ a, b, more }, _p, { tf }) => {
     expectSameTensorDType(operands(a, b, more));

@@ -17,6 +17,7 @@ export const matmul = defineOperator({
     b: tensor({ dtype: 'float32', rank: [2, 3, 4], doc: 'B, [..., k, n] (or [..., n, k] transposed)' }),
   },
   outputs: { out: tensor({ dtype: 'float32', doc: 'C, [..., m, n]' }) },
+  examples: [{ params: { transpose_b: true }, inputs: { a: { shape: [3, 4] }, b: { shape: [5, 4] } } }],
   shape: ({ a, b }, p) => {
     const sa = a.shape!;
     const sb = b.shape!;

@@ -9,6 +9,7 @@ export const mul = defineOperator({
   params: Type.Object({}, { additionalProperties: false }),
   inputs: binaryInputs,
   outputs: binaryOutputs,
+  examples: [{ inputs: { a: { shape: [2, 3] }, b: { shape: [2, 3] } } }],
   shape: ({ a, b }) => ({ out: broadcastOperands(operands(a, b)) }),
   run: ({ a, b }, _p, { tf }) => {
     expectSameTensorDType(operands(a, b));

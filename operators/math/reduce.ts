@@ -33,6 +33,7 @@ export const reduce = defineOperator({
   ),
   inputs: { x: tensor({ dtype: ['float32', 'int32'], doc: 'Input of any shape' }) },
   outputs: { out: tensor({ dtype: ['float32', 'int32'], doc: 'x reduced; float32 for mean, else the dtype of x' }) },
+  examples: [{ params: { op: 'mean', axes: [0], keepdims: true }, inputs: { x: { shape: [4, 3] } } }],
   shape: ({ x }, p) => {
     const s = x.shape!;
     const axes = new Set(resolveAxes(p.axes, s.length));

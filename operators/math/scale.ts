@@ -14,6 +14,7 @@ export const scale = defineOperator({
   ),
   inputs: { x: tensor({ dtype: ['float32', 'int32'], doc: 'Input of any shape' }) },
   outputs: { out: tensor({ dtype: 'float32', doc: 'alpha·x + beta, the shape of x' }) },
+  examples: [{ params: { alpha: 2, beta: -1 }, inputs: { x: { shape: [5] } } }],
   shape: ({ x }) => ({ out: x.shape! }),
   run: ({ x }, p, { tf }) => ({
     out: tf.tidy(() => tf.add(tf.mul(tf.cast(x, 'float32'), p.alpha), p.beta)),

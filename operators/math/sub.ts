@@ -9,6 +9,7 @@ export const sub = defineOperator({
   params: Type.Object({}, { additionalProperties: false }),
   inputs: binaryInputs,
   outputs: binaryOutputs,
+  examples: [{ inputs: { a: { shape: [3, 4] }, b: { shape: [3, 1] } } }],
   shape: ({ a, b }) => ({ out: broadcastOperands(operands(a, b)) }),
   run: ({ a, b }, _p, { tf }) => {
     expectSameTensorDType(operands(a, b));

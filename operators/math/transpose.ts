@@ -27,6 +27,7 @@ export const transpose = defineOperator({
   ),
   inputs: { x: tensor({ doc: 'Input of any rank and dtype' }) },
   outputs: { out: tensor({ dtype: ['float32', 'int32', 'bool'], doc: 'x with permuted axes, the dtype of x' }) },
+  examples: [{ params: { perm: [1, 2, 0] }, inputs: { x: { shape: [2, 3, 4] } } }],
   shape: ({ x }, p) => {
     const s = x.shape!;
     const perm = resolvePerm(p.perm, s.length);

@@ -9,6 +9,7 @@ export const mse = defineOperator({
   params: Type.Object({}, { additionalProperties: false }),
   inputs: pairInputs,
   outputs: scalarOutput,
+  examples: [{ inputs: { a: { shape: [6] }, b: { shape: [6] } } }],
   shape: ({ a, b }) => inferScalarOfPair(a, b),
   run: ({ a, b }, _p, { tf }) => {
     expectSameShape(a, b);

@@ -19,6 +19,7 @@ export const relError = defineOperator({
   params: Type.Object({}, { additionalProperties: false }),
   inputs: pairInputs,
   outputs: scalarOutput,
+  examples: [{ inputs: { a: { shape: [3, 2] }, b: { shape: [3, 2] } } }],
   shape: ({ a, b }) => inferScalarOfPair(a, b),
   // Async: it reads scalars to decide errors and scales, and webgpu in Node cannot read synchronously.
   // Being async, it is not wrapped in the engine's tidy scope, so it disposes what it makes.
