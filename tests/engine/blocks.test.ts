@@ -117,6 +117,27 @@ describe('blocks', () => {
     expect(full.rows.length).toBe(2 + 3 * 4 + 1);
   });
 
+  it('a package can ship blocks: graph:<package>/<path>', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync, copyFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const root = mkdtempSync(path.join(os.tmpdir(), 'kf-pkg-'));
+    const pkg = path.join(root, 'node_modules', 'kf-blocks');
+    mkdirSync(path.join(pkg, 'blocks'), { recursive: true });
+    writeFileSync(path.join(pkg, 'package.json'), JSON.stringify({ name: 'kf-blocks', version: '1.0.0' }));
+    copyFileSync(fixture('blocks/noisy.json'), path.join(pkg, 'blocks', 'noisy.json'));
+    const graph = path.join(root, 'g.json');
+    writeFileSync(graph, JSON.stringify({
+      kernelflow: '1',
+      nodes: { x: { op: 'data.constant', params: { value: [[0, 0], [0, 0]] } }, n: { op: 'graph:kf-blocks/blocks/noisy.json', inputs: { x: 'x' }, params: { n: 2, std: 0.1 } } },
+      outputs: { n: 'n' },
+    }));
+    const r = await runGraph(graph, { backend: 'wasm', registry, cache: false }).result;
+    expect(r.status).toBe('ok');
+    expect(r.stored.n).toMatchObject({ kind: 'tensor', tensor: { shape: [2, 2] } });
+    r.dispose();
+  });
+
   it('running a block on its own says it is a block', async () => {
     const [d] = await validateGraph(fixture('blocks/noisy.json'), { registry });
     expect(d.message).toMatch(/'x' is an input of this graph, which makes it a block/);
