@@ -15,6 +15,8 @@ import { planGraph, type Plan } from './plan/plan-graph.js';
 
 export interface PrepareOptions {
   sets?: Record<string, JsonValue>;
+  /** Overrides the graph's seed. */
+  seed?: number;
   /** Extra plugin modules (CLI `--plugin`), resolved against the working directory. */
   plugins?: string[];
   /** Do not load the graph's plugins (validate --no-plugins): their nodes are checked only for wiring. */
@@ -36,7 +38,8 @@ export interface Prepared {
 
 /** A graph file path, or a graph document object. Throws GraphError listing every problem. */
 export async function prepareGraph(source: string | object, options: PrepareOptions = {}): Promise<Prepared> {
-  const graph = typeof source === 'string' ? loadGraphFile(source, { sets: options.sets }) : resolveGraph(source, { sets: options.sets });
+  const load = { sets: options.sets, seed: options.seed };
+  const graph = typeof source === 'string' ? loadGraphFile(source, load) : resolveGraph(source, load);
   const registry = options.registry ?? (await createRegistry());
   const diagnostics: Diagnostic[] = [];
   const plugins: LoadedPlugin[] = [];

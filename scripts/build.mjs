@@ -10,4 +10,6 @@ const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20'
 await Promise.all([
   build({ ...common, entryPoints: ['core/cli/bin.ts'], outfile: 'dist/cli.js' }),
   build({ ...common, entryPoints: ['core/index.ts'], outfile: 'dist/index.js' }),
+  // Sweep workers load this file beside the bundle (core/sweep/run-sweep.ts looks for it).
+  build({ ...common, entryPoints: ['core/sweep/sweep-worker.ts'], outfile: 'dist/sweep-worker.js' }),
 ]);

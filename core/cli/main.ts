@@ -110,8 +110,10 @@ export function buildProgram(): Command {
     .option('--cache-dir <dir>', 'disk cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)')
     .option('--cache-memory <size>', 'memory cache budget, e.g. 512MB', '256MB')
     .option('--json', 'print the event stream as JSON lines')
+    .option('--check', 'exit 1 when a claim in the graph fails')
     .action(async (file: string, o) => {
       const options: RunCliOptions = {
+        check: o.check === true,
         ...prepareOptions(o),
         out: o.out,
         backend: o.backend,
@@ -119,6 +121,48 @@ export function buildProgram(): Command {
         json: o.json === true,
       };
       process.exitCode = await runCommand(file, options);
+    });
+
+  graphCommand(program, 'sweep', 'run a graph over a grid of param values (and seeds), sharing one cache')
+    .option('--grid <name=values>', 'an axis: name=v1,v2,… or name=a..b (seed=… sets the graph seed); repeatable', collect, [])
+    .option('--collect <output>', 'an output to collect per point (default: all); repeatable', collect, [])
+    .option('--jobs <n>', 'points run in parallel worker threads', '1')
+    .option('--out <dir>', 'sweep folder (default runs/<name>-sweep-<timestamp>/); an existing one resumes')
+    .addOption(new Option('--backend <name>', 'tfjs backend').choices(BACKENDS).default('auto'))
+    .option('--cache-dir <dir>', 'disk cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)')
+    .option('--no-cache', 'no disk cache (points still share a memory cache)')
+    .option('--check', 'exit 1 when a claim fails at any point')
+    .action(async (file: string, o) => {
+      const { runSweep } = await import('../sweep/run-sweep.js');
+      (await import('@tensorflow/tfjs-core')).env().set('PROD', true); // no tfjs console banners
+      const { parseGridArg } = await import('../sweep/grid.js');
+      const { loadGraphFile } = await import('../document/load-graph.js');
+      const graph = loadGraphFile(file, { sets: setsOf(o.set) });
+      const grid: Record<string, JsonValue[]> = { ...(graph.sweep?.grid ?? {}) };
+      for (const text of o.grid as string[]) {
+        const { name, values } = parseGridArg(text);
+        grid[name] = values;
+      }
+      if (!Object.keys(grid).length) throw new UsageError('nothing to sweep: give --grid name=values (or a "sweep" block in the graph)');
+      const jobs = Number(o.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1) throw new UsageError(`--jobs must be a positive integer, got '${o.jobs}'`);
+      const out = path.resolve(o.out ?? path.join('runs', `${graph.name}-sweep-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`));
+      const controller = new AbortController();
+      process.once('SIGINT', () => controller.abort());
+      const result = await runSweep(file, {
+        grid, out, jobs, sets: setsOf(o.set), collect: o.collect.length ? o.collect : graph.sweep?.collect,
+        backend: o.backend, cacheDir: o.cache === false ? null : cacheDirOf(o), dataDirs: o.dataDir, plugins: o.plugin, signal: controller.signal,
+        onPoint: (p, done, total) => {
+          const coords = Object.entries(p.coords).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+          const claims = p.claims.length ? ` claims ${p.claims.filter((c) => c.pass).length}/${p.claims.length}` : '';
+          process.stderr.write(`[${done}/${total}] ${coords}: ${p.resumed ? 'resumed' : `${p.status} in ${(p.ms / 1000).toFixed(2)} s (${p.computed} computed, ${p.cached} cached)`}${claims}${p.errors.length ? ` — ${p.errors[0]}` : ''}\n`);
+        },
+      });
+      const failedPoints = result.points.filter((p) => p.status !== 'ok').length;
+      const claims = result.points.flatMap((p) => p.claims);
+      process.stdout.write(`${result.points.length} points (${failedPoints} failed) written to ${path.relative(process.cwd(), out)}/ (sweep.csv, sweep.json${grid.seed ? ', sweep.summary.csv' : ''})\n`);
+      if (claims.length) process.stdout.write(`claims: ${claims.filter((c) => c.pass).length}/${claims.length} pass over all points\n`);
+      process.exitCode = failedPoints || controller.signal.aborted || (o.check && claims.some((c) => !c.pass)) ? 1 : 0;
     });
 
   const ops = program.command('ops').description('list operators (built-in and from --plugin modules)')

@@ -5,12 +5,15 @@
 import path from 'node:path';
 import type { RunEvent } from '../run/events.js';
 import { runGraph, type RunOptions } from '../run/run-graph.js';
+import type { ClaimRecord } from '../io/manifest.js';
 import { writeRun } from '../io/write-run.js';
 import { formatMs, table } from './format.js';
 
 export interface RunCliOptions extends RunOptions {
   out?: string;
   json: boolean;
+  /** Exit 1 when a claim fails (or could not be evaluated). */
+  check?: boolean;
 }
 
 /** Returns the exit code: 0 ok, 1 a node failed or the run was cancelled. GraphError propagates (2). */
@@ -45,9 +48,11 @@ export async function runCommand(file: string, options: RunCliOptions): Promise<
       for (const [id, n] of Object.entries(manifest.nodes)) if (n.error && n.status === 'failed') process.stdout.write(`  ✗ ${id} (${n.op}): [${n.error.code}] ${n.error.message}\n`);
       const rows = Object.entries(manifest.outputs).map(([name, o]) => [name, o.file ?? '(not produced)', o.shape ? `[${o.shape.join(',')}]` : o.kind, o.dtype ?? '', o.sha256?.slice(0, 12) ?? '']);
       if (rows.length) process.stdout.write('\n' + table(['output', 'file', 'shape', 'dtype', 'sha256'], rows) + '\n');
+      if (manifest.claims.length) process.stdout.write(`\n${formatClaims(manifest.claims)}\n`);
       process.stdout.write(`\nwritten to ${path.relative(process.cwd(), outDir) || '.'}/ (manifest.json)\n`);
     }
-    return manifest.status === 'ok' ? 0 : 1;
+    if (manifest.status !== 'ok') return 1;
+    return options.check && manifest.claims.some((c) => !c.pass) ? 1 : 0;
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -66,6 +71,12 @@ function showEvent(e: RunEvent, live: boolean): void {
   } else if (e.type === 'node-end' && live) {
     process.stderr.write(`\r\x1b[K`);
   }
+}
+
+/** One line per claim: PASS/FAIL, the node, and what was measured. */
+export function formatClaims(claims: ClaimRecord[]): string {
+  const passed = claims.filter((c) => c.pass).length;
+  return [`claims: ${passed}/${claims.length} pass`, ...claims.map((c) => `  ${c.pass ? 'PASS' : 'FAIL'}  ${c.node}: ${c.message}`)].join('\n');
 }
 
 function timestamp(d: Date): string {

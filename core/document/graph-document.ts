@@ -30,6 +30,13 @@ export interface GraphDocument {
   plugins?: string[];
   nodes: Record<string, NodeDocument>;
   outputs?: Record<string, string>;
+  sweep?: SweepSpec;
+}
+
+/** A graph's default sweep. */
+export interface SweepSpec {
+  grid?: Record<string, JsonValue[]>;
+  collect?: string[];
 }
 
 /** A document whose params are substituted; node params are not yet checked against operators. */
@@ -46,6 +53,7 @@ export interface ResolvedGraph {
   plugins: string[];
   nodes: Record<string, NodeDocument & { params: Record<string, JsonValue>; inputs: Record<string, string | string[]> }>;
   outputs: Record<string, string>;
+  sweep?: SweepSpec;
   /** Declared when this graph is a block (used by other graphs as a node). */
   inputs: Record<string, BlockInput>;
   /** Block instances inlined into this graph (`op: "graph:…"` nodes), outermost first. */

@@ -16,6 +16,8 @@ import { applySets, substituteParams } from './resolve-params.js';
 export interface LoadOptions {
   /** `--set` overrides, already parsed. */
   sets?: Record<string, JsonValue>;
+  /** Overrides the graph's seed (a sweep's seed axis). */
+  seed?: number;
   /** The file name to report in diagnostics ('<inline>' for graphs given as objects). */
   file?: string;
   /** The folder relative paths resolve against (default: the file's folder, else the cwd). */
@@ -73,18 +75,19 @@ export function resolveGraph(document: unknown, options: LoadOptions = {}): Reso
     dir: options.dir ?? (file === '<inline>' ? process.cwd() : path.dirname(path.resolve(file))),
     name: g.name ?? fileName,
     description: g.description,
-    seed: g.seed ?? 0,
+    seed: options.seed ?? g.seed ?? 0,
     params,
     plugins: g.plugins ?? [],
     nodes,
     outputs: g.outputs ?? {},
     inputs: g.inputs ?? {},
+    sweep: g.sweep,
     blocks: [],
     origins: {},
   };
   const stack = options.blockStack ?? (file === '<inline>' ? [] : [path.resolve(file)]);
   const load = (blockFile: string, blockParams: Record<string, JsonValue>, blockStack: string[]) =>
-    loadGraphFile(blockFile, { sets: blockParams, blockStack, asBlock: true });
+    loadGraphFile(blockFile, { sets: blockParams, blockStack, asBlock: true, seed: options.seed });
   return expandBlocks(resolved, load, stack);
 }
 

@@ -34,6 +34,15 @@ export interface OutputRecord {
   port: string;
 }
 
+/** A paper's claim checked inside the graph (a node with a json `claim` output). */
+export interface ClaimRecord {
+  node: string;
+  op: string;
+  pass: boolean;
+  value: JsonValue;
+  message: string;
+}
+
 export interface Manifest {
   kernelflow: string;
   status: 'ok' | 'failed' | 'cancelled';
@@ -45,6 +54,8 @@ export interface Manifest {
   plugins: Array<{ spec: string; file: string; operators: string[] }>;
   nodes: Record<string, NodeRecord>;
   outputs: Record<string, OutputRecord>;
+  /** Every claim node's verdict; a claim whose node did not run does not pass. */
+  claims: ClaimRecord[];
   warnings: string[];
   startedAt: string;
   durationMs: number;

@@ -10,7 +10,7 @@ import { fromStored, toStored, type StoredResult, type StoredValue } from '../ca
 import { GraphError } from '../diagnostics.js';
 import { dependencies } from '../graph/build-dag.js';
 import { canonicalJson, sha256Hex } from '../io/hash.js';
-import type { Manifest, NodeRecord } from '../io/manifest.js';
+import type { ClaimRecord, Manifest, NodeRecord } from '../io/manifest.js';
 import type { TF } from '../operator/context.js';
 import { OperatorError } from '../operator/errors.js';
 import type { JsonValue, Value } from '../operator/values.js';
@@ -129,8 +129,10 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     records[id] = record;
     return record;
   };
+  const claimValues = new Map<string, JsonValue>();
   const accept = (id: string, record: NodeRecord, values: Record<string, Value>, stored: StoredResult) => {
     const { [NOTES_PORT]: notes, ...ports } = stored;
+    if (ports.claim?.kind === 'json') claimValues.set(id, ports.claim.json);
     if (notes?.kind === 'json' && record.notes === undefined) record.notes = notes.json as Record<string, JsonValue>;
     record.outputs = describeOutputs(ports);
     results.set(id, values);
@@ -299,11 +301,29 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     plugins: prepared.plugins.map((p) => ({ spec: p.spec, file: p.file, operators: p.operators })),
     nodes: Object.fromEntries(plan.order.map((id) => [id, records[id]])),
     outputs: Object.fromEntries(Object.entries(prepared.dag.outputs).map(([name, ref]) => [name, { node: ref.node, port: ref.port, kind: prepared.dag.nodes.get(ref.node)!.op.outputs[ref.port].kind }])),
+    claims: collectClaims(plan, records, claimValues),
     warnings,
     startedAt: startedAt.toISOString(),
     durationMs: ms,
   };
   return { status, outputs, stored, manifest, prepared, dispose: () => disposeValues(tf, outputs) };
+}
+
+/** The verdict of every node with a json `claim` output, in schedule order. */
+function collectClaims(plan: Plan, records: Record<string, NodeRecord>, values: Map<string, JsonValue>): ClaimRecord[] {
+  const claims: ClaimRecord[] = [];
+  for (const id of plan.order) {
+    const node = plan.nodes.get(id)!;
+    if (node.op.outputs.claim?.kind !== 'json') continue;
+    const v = values.get(id) as { pass?: unknown; value?: JsonValue; message?: unknown } | undefined;
+    if (v && typeof v.pass === 'boolean') {
+      claims.push({ node: id, op: node.op.id, pass: v.pass, value: v.value ?? null, message: String(v.message ?? '') });
+    } else {
+      const status = records[id]?.status ?? 'not run';
+      claims.push({ node: id, op: node.op.id, pass: false, value: null, message: `not evaluated: the node ${status === 'unneeded' ? 'was not run' : status}${records[id]?.error ? ` (${records[id].error!.message})` : ''}` });
+    }
+  }
+  return claims;
 }
 
 /** sha256 of the canonical resolved graph: equal for documents that mean the same run. */
