@@ -8,6 +8,7 @@
  *   reduce     sum / mean / max / min over the middle axis of [outer, r, inner]
  *   transpose  any permutation of 4-byte elements
  *   select     cond ? t : e, cond per row of `inner` elements
+ *   potrf / trsm / syevd   LAPACK Cholesky, triangular solve, symmetric eigendecomposition (float64 inside)
  *   info / setThreads
  *
  * Every function writes into an output array the caller allocated (a JavaScript TypedArray), so
@@ -257,11 +258,67 @@ enum {
   U_RELU, U_ELU, U_RELU6, U_LEAKYRELU, U_CLIP, U_RECIPROCAL, U_LOG1P, U_EXPM1, U_ASIN, U_ATAN, U_COUNT
 };
 
+/* A vectorisable expf (Cephes-style: n = round(x/ln2), r = x − n·ln2 in two parts, degree-6
+ * polynomial, 2^n applied as two halves so that overflow gives inf and underflow gives
+ * denormals/0 as libm does). Branch-free, so loops over it vectorise; about 1 ulp. NaN in → NaN out. */
+typedef union { float f; int32_t i; } F32Bits;
+
+static inline float exp_fast(float x) {
+  const float xc = x > 89.0f ? 89.0f : (x < -104.0f ? -104.0f : x);
+  const float xs = x == x ? xc : 0.0f;
+  const float shifter = 12582912.0f; /* 1.5·2^23: adding and subtracting it rounds to an integer */
+  const float n = (xs * 1.44269504088896341f + shifter) - shifter;
+  const float r = (xs - n * 0.693359375f) - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t ni = (int32_t)n, n1 = ni >> 1, n2 = ni - n1;
+  F32Bits s1, s2;
+  s1.i = (n1 + 127) << 23;
+  s2.i = (n2 + 127) << 23;
+  const float y = p * s1.f * s2.f;
+  return x == x ? y : x;
+}
+
+/* tanh: odd polynomial near 0 (Cephes tanhf), 1 − 2/(e^{2|x|} + 1) beyond, sign restored. */
+static inline float tanh_fast(float x) {
+  const float a = x < 0.0f ? -x : x;
+  const float z = x * x;
+  const float small = ((((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z + 1.33314422036e-1f) * z - 3.33332819422e-1f) * z * x + x;
+  const float e = exp_fast(2.0f * (a > 10.0f ? 10.0f : a));
+  const float big = 1.0f - 2.0f / (e + 1.0f);
+  const float res = a < 0.625f ? small : (x < 0.0f ? -big : big);
+  return x == x ? res : x;
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define CLONES
+#endif
+
+CLONES static void exp_row(const float *restrict x, float *restrict o, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) o[i] = exp_fast(x[i]);
+}
+CLONES static void sigmoid_row(const float *restrict x, float *restrict o, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) o[i] = 1.0f / (1.0f + exp_fast(-x[i]));
+}
+CLONES static void tanh_row(const float *restrict x, float *restrict o, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) o[i] = tanh_fast(x[i]);
+}
+
 #define UNARY_LOOP(EXPR) for (int64_t i = 0; i < n; i++) { const float v = x[i]; o[i] = (EXPR); } break;
 
 static void unary_range(int op, const float *restrict x, float *restrict o, int64_t n, float p1, float p2) {
   switch (op) {
-    case U_EXP: UNARY_LOOP(expf(v))
+    case U_EXP: exp_row(x, o, n); break;
     case U_LOG: UNARY_LOOP(logf(v))
     case U_SQRT: UNARY_LOOP(sqrtf(v))
     case U_RSQRT: UNARY_LOOP(1.0f / sqrtf(v))
@@ -272,8 +329,8 @@ static void unary_range(int op, const float *restrict x, float *restrict o, int6
     case U_COS: UNARY_LOOP(cosf(v))
     case U_ACOS: UNARY_LOOP(acosf(v))
     case U_ERF: UNARY_LOOP(erff(v))
-    case U_TANH: UNARY_LOOP(tanhf(v))
-    case U_SIGMOID: UNARY_LOOP(1.0f / (1.0f + expf(-v)))
+    case U_TANH: tanh_row(x, o, n); break;
+    case U_SIGMOID: sigmoid_row(x, o, n); break;
     case U_RELU: UNARY_LOOP(v < 0.0f ? 0.0f : v)
     case U_ELU: UNARY_LOOP(v >= 0.0f ? v : expm1f(v))
     case U_RELU6: UNARY_LOOP(v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v))
@@ -324,6 +381,8 @@ static inline double combine(int op, double acc, float v) {
 static double reduce_run(int op, const float *x, int64_t len) {
   if (op == R_SUM || op == R_MEAN) {
     double s = 0;
+    /* simd reduction: a fixed reassociation (lanes, then combined), the same on every call */
+#pragma omp simd reduction(+ : s)
     for (int64_t i = 0; i < len; i++) s += x[i];
     return s;
   }
@@ -526,6 +585,119 @@ static napi_value Select(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* LAPACK (OpenBLAS's), in double precision on float32 inputs. Row-major n×n arrays; a symmetric
+ * matrix reads the same in either order, so column-major LAPACK sees A itself. gfortran's hidden
+ * string-length arguments are passed explicitly. */
+
+extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t);
+extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
+                    const int *lwork, int *iwork, const int *liwork, int *info, size_t, size_t);
+
+static napi_value make_int(napi_env env, int v) {
+  napi_value r;
+  napi_create_int32(env, v, &r);
+  return r;
+}
+
+/* potrf(a, out, n) → info: out = L (row-major, zeros above the diagonal) with A = L·Lᵀ; info > 0:
+ * the leading minor of that order is not positive definite (out is then undefined). */
+static napi_value Potrf(napi_env env, napi_callback_info info) {
+  ARGS(3);
+  Array a, out;
+  int64_t n;
+  if (!get_f32(env, argv[0], &a, "a") || !get_f32(env, argv[1], &out, "out") || !get_int(env, argv[2], &n, "n")) return NULL;
+  if (n < 1 || n > 46340 || a.length != (size_t)(n * n) || out.length != a.length) return range_error(env, "kernelflow_native: potrf needs n×n arrays");
+  double *w = malloc(sizeof(double) * (size_t)(n * n));
+  if (!w) return range_error(env, "kernelflow_native: out of memory");
+  const float *pa = a.data;
+  for (int64_t i = 0; i < n * n; i++) w[i] = pa[i];
+  int nn = (int)n, lda = nn, inf = 0;
+  /* Column-major 'U' (A = UᵀU) is row-major lower: the buffer read row-major is L = Uᵀ. */
+  dpotrf_("U", &nn, w, &lda, &inf, 1);
+  float *po = out.data;
+  for (int64_t i = 0; i < n; i++)
+    for (int64_t j = 0; j < n; j++) po[i * n + j] = j <= i ? (float)w[i * n + j] : 0.0f;
+  free(w);
+  return make_int(env, inf);
+}
+
+/* trsm(t, b, out, n, m, lower, transpose): out = op(T)⁻¹·B, T n×n triangular, B n×m, row-major. */
+static napi_value Trsm(napi_env env, napi_callback_info info) {
+  ARGS(7);
+  Array t, b, out;
+  int64_t n, m;
+  bool lower, trans;
+  if (!get_f32(env, argv[0], &t, "t") || !get_f32(env, argv[1], &b, "b") || !get_f32(env, argv[2], &out, "out")) return NULL;
+  if (!get_int(env, argv[3], &n, "n") || !get_int(env, argv[4], &m, "m")) return NULL;
+  CHECK(napi_get_value_bool(env, argv[5], &lower));
+  CHECK(napi_get_value_bool(env, argv[6], &trans));
+  if (n < 1 || m < 1 || n > INT32_MAX || m > INT32_MAX || t.length != (size_t)(n * n) || b.length != (size_t)(n * m) || out.length != b.length) {
+    return range_error(env, "kernelflow_native: trsm needs T n×n and B, out n×m");
+  }
+  double *dt = malloc(sizeof(double) * (size_t)(n * n)), *dx = malloc(sizeof(double) * (size_t)(n * m));
+  if (!dt || !dx) {
+    free(dt);
+    free(dx);
+    return range_error(env, "kernelflow_native: out of memory");
+  }
+  const float *pt = t.data, *pb = b.data;
+  for (int64_t i = 0; i < n * n; i++) dt[i] = pt[i];
+  for (int64_t i = 0; i < n * m; i++) dx[i] = pb[i];
+  cblas_dtrsm(CblasRowMajor, CblasLeft, lower ? CblasLower : CblasUpper, trans ? CblasTrans : CblasNoTrans, CblasNonUnit, (int)n, (int)m, 1.0, dt,
+              (int)n, dx, (int)m);
+  float *po = out.data;
+  for (int64_t i = 0; i < n * m; i++) po[i] = (float)dx[i];
+  free(dt);
+  free(dx);
+  return make_int(env, 0);
+}
+
+/* syevd(a, values, vectors, n) → info: A = V·diag(values)·Vᵀ, values ascending, eigenvectors
+ * in the columns of `vectors` (row-major n×n). Reads the lower triangle of A (row-major). */
+static napi_value Syevd(napi_env env, napi_callback_info info) {
+  ARGS(4);
+  Array a, vals, vecs;
+  int64_t n;
+  if (!get_f32(env, argv[0], &a, "a") || !get_f32(env, argv[1], &vals, "values") || !get_f32(env, argv[2], &vecs, "vectors")) return NULL;
+  if (!get_int(env, argv[3], &n, "n")) return NULL;
+  if (n < 1 || n > 46340 || a.length != (size_t)(n * n) || vecs.length != a.length || vals.length != (size_t)n) return range_error(env, "kernelflow_native: syevd needs n×n, n, n×n arrays");
+  int nn = (int)n, lda = nn, inf = 0, lwork = -1, liwork = -1, iwq = 0;
+  double wq = 0;
+  double *w = malloc(sizeof(double) * (size_t)(n * n)), *ev = malloc(sizeof(double) * (size_t)n);
+  if (!w || !ev) {
+    free(w);
+    free(ev);
+    return range_error(env, "kernelflow_native: out of memory");
+  }
+  const float *pa = a.data;
+  for (int64_t i = 0; i < n * n; i++) w[i] = pa[i];
+  dsyevd_("V", "U", &nn, w, &lda, ev, &wq, &lwork, &iwq, &liwork, &inf, 1, 1); /* workspace query */
+  lwork = (int)wq;
+  liwork = iwq;
+  double *work = malloc(sizeof(double) * (size_t)(lwork > 1 ? lwork : 1));
+  int *iwork = malloc(sizeof(int) * (size_t)(liwork > 1 ? liwork : 1));
+  if (!work || !iwork) {
+    free(w);
+    free(ev);
+    free(work);
+    free(iwork);
+    return range_error(env, "kernelflow_native: out of memory");
+  }
+  /* Column-major 'U' = row-major lower triangle. */
+  dsyevd_("V", "U", &nn, w, &lda, ev, work, &lwork, iwork, &liwork, &inf, 1, 1);
+  float *pv = vals.data, *pe = vecs.data;
+  for (int64_t i = 0; i < n; i++) pv[i] = (float)ev[i];
+  /* eigenvector j is column j of the column-major result, i.e. w[j·n .. j·n + n) */
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t i = 0; i < n; i++) pe[i * n + j] = (float)w[j * n + i];
+  free(w);
+  free(ev);
+  free(work);
+  free(iwork);
+  return make_int(env, inf);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 static napi_value set_string(napi_env env, napi_value obj, const char *key, const char *value) {
   napi_value v;
@@ -572,6 +744,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"reduce", NULL, Reduce, NULL, NULL, NULL, napi_enumerable, NULL},
       {"transpose", NULL, Transpose, NULL, NULL, NULL, napi_enumerable, NULL},
       {"select", NULL, Select, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"potrf", NULL, Potrf, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"trsm", NULL, Trsm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"syevd", NULL, Syevd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

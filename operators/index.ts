@@ -19,6 +19,15 @@ export { relError } from './metric/rel_error.js';
 
 // Families with a library beside their operators export both from their index; registration keeps
 // the operators. (Listed as arrays: a bundler may turn module namespaces into plain objects.)
+import * as attention from './attention/index.js';
+import * as check from './check/index.js';
+import * as features from './features/index.js';
+import * as gp from './gp/index.js';
+import * as kernel from './kernel/index.js';
 import * as linalg from './linalg/index.js';
+import * as model from './model/index.js';
+import * as predict from './predict/index.js';
+import * as train from './train/index.js';
+import * as trainData from './train-data-index.js';
 
-export const families = [linalg].map((family) => Object.values(family));
+export const families = [attention, check, features, gp, kernel, linalg, model, predict, train, trainData].map((family) => Object.values(family));

@@ -13,6 +13,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+// Whatever goes wrong here must not fail `npm install`: one line, exit 0.
+process.on('uncaughtException', (err) => {
+  console.log(`kernelflow: native backend not built: ${err?.message ?? err} (optional; wasm and cpu still work)`);
+  process.exit(0);
+});
+
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const nativeDir = path.join(root, 'native');
 const buildDir = path.join(nativeDir, 'build');
@@ -61,7 +67,8 @@ function findCblasHeader() {
 
 function lastError(log) {
   const lines = log.split('\n').map((l) => l.trim()).filter(Boolean);
-  const hit = lines.find((l) => / error:|fatal error|cannot find -l|undefined reference/.test(l)) ?? lines.find((l) => l.startsWith('gyp ERR!')) ?? lines.at(-1);
+  const patterns = [/ error:|fatal error|cannot find -l|undefined reference/, /^make: \*\*\*/, /^gyp ERR! stack Error:/, /^gyp ERR!/];
+  const hit = patterns.map((p) => lines.find((l) => p.test(l))).find(Boolean) ?? lines.at(-1);
   return (hit ?? 'unknown error').slice(0, 300);
 }
 

@@ -13,11 +13,12 @@ import type { JsonValue } from '../operator/values.js';
 import { collapseBlocks, planReport, type PreviousRun } from '../plan/plan-report.js';
 import { createRegistry, prepareGraph, type PrepareOptions } from '../prepare.js';
 import { KERNELFLOW_VERSION } from '../version.js';
+import { BACKEND_PREFERENCE } from '../run/backends.js';
 import { describeOperator, listOperators, operatorJson } from './ops-text.js';
 import { formatBytes, table } from './format.js';
 import { runCommand, type RunCliOptions } from './run-command.js';
 
-const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
+const BACKENDS = ['auto', ...BACKEND_PREFERENCE];
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];

@@ -78,12 +78,25 @@ export function exampleGraph(op: Operator, example: OperatorExample, seed: numbe
   const nodes: Record<string, object> = {};
   const inputs: Record<string, string | string[]> = {};
   let n = 0;
+  const shared = new Map<string, string>();
+  const wire = (specs: Record<string, ExampleInput | ExampleInput[]>): Record<string, string | string[]> =>
+    Object.fromEntries(Object.entries(specs).map(([port, spec]) => [port, Array.isArray(spec) ? spec.map(source) : source(spec)]));
   const source = (spec: ExampleInput): string => {
+    if ('from' in spec) {
+      const { op: upstream, port, params, inputs: upstreamInputs, key } = spec.from;
+      let id = key ? shared.get(key) : undefined;
+      if (!id) {
+        id = `in${n++}`;
+        nodes[id] = { op: upstream, params: params ?? {}, inputs: wire(upstreamInputs ?? {}) };
+        if (key) shared.set(key, id);
+      }
+      return `${id}.${port}`;
+    }
     const id = `in${n++}`;
     nodes[id] = 'json' in spec ? { op: 'data.json', params: { value: spec.json } } : { op: 'data.constant', params: { value: fill(spec, random), ...(spec.fill === 'int' ? { dtype: 'int32' } : {}) } };
     return id;
   };
-  for (const [port, spec] of Object.entries(example.inputs)) inputs[port] = Array.isArray(spec) ? spec.map(source) : source(spec);
+  Object.assign(inputs, wire(example.inputs));
   nodes.op = { op: op.id, inputs, params: example.params ?? {} };
   const outputs = Object.fromEntries(Object.keys(op.outputs).map((port) => [port, `op.${port}`]));
   return { kernelflow: '1', name: `conformance-${op.id}`, seed, nodes, outputs };

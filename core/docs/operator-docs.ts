@@ -95,6 +95,7 @@ export function operatorsMarkdown(ops: Operator[]): string {
   for (const op of ops) {
     lines.push('', `## \`${op.id}\``, '', `version ${op.version}${op.stochastic ? ' · stochastic (seeded per node)' : ''}`, '', op.summary);
     if (op.description) lines.push('', op.description);
+    for (const [backend, why] of Object.entries(op.unsupportedBackends ?? {})) lines.push('', `On ${backend} its nodes run on cpu instead: ${why}.`);
     lines.push('', '| input | kind | type | description |', '|---|---|---|---|');
     const inputs = Object.entries(op.inputs);
     if (!inputs.length) lines.push('| (none) | | | |');

@@ -43,8 +43,9 @@ export type InferredOutputs<O extends PortMap> = { [K in keyof O]?: InferredOf<O
 
 /**
  * A small valid use of an operator: params, and for each input how to make a random value —
- * `{shape}` (normal entries), `{shape, fill: 'uniform' | 'positive' | 'spd' | 'int'}`, or
- * `{json: value}`; a variadic port takes an array of those.
+ * `{shape}` (normal entries), `{shape, fill: 'uniform' | 'positive' | 'spd' | 'int'}`,
+ * `{json: value}`, or `{from: {op, port, …}}` (another node's output); a variadic port takes an
+ * array of those.
  */
 export interface OperatorExample {
   description?: string;
@@ -54,7 +55,12 @@ export interface OperatorExample {
 
 export type ExampleInput =
   | { shape: number[]; fill?: 'normal' | 'uniform' | 'positive' | 'spd' | 'int' }
-  | { json: unknown };
+  | { json: unknown }
+  /**
+   * The output `port` of another operator's node, for inputs no literal can make (a network's
+   * parameters, a metrics table). Specs with the same `key` share one node.
+   */
+  | { from: { op: string; port: string; params?: Record<string, unknown>; inputs?: Record<string, ExampleInput | ExampleInput[]>; key?: string } };
 
 export interface OperatorSpec<P extends TSchema, I extends PortMap, O extends PortMap> {
   /** `family.name`, lower case: `math.matmul`. */
@@ -72,6 +78,11 @@ export interface OperatorSpec<P extends TSchema, I extends PortMap, O extends Po
   stochastic?: boolean;
   /** Small valid uses, for the docs' example nodes and the conformance kit (see OperatorExample). */
   examples?: OperatorExample[];
+  /**
+   * Backends this operator must not run on, with the reason (e.g. a known kernel bug there); on
+   * those the engine runs its nodes on cpu and records that in the manifest.
+   */
+  unsupportedBackends?: Record<string, string>;
   /**
    * Static shape/dtype inference from input metas and params. Throw ShapeError on a mismatch.
    * Called only when every connected tensor input has a known rank. Omitted outputs stay unknown.
@@ -100,6 +111,7 @@ export interface Operator {
   readonly outputs: PortMap;
   readonly stochastic: boolean;
   readonly examples?: OperatorExample[];
+  readonly unsupportedBackends?: Record<string, string>;
   readonly shape?: (inputs: Record<string, Meta | Meta[] | undefined>, params: any, ctx: StaticContext) => Record<string, Shape | Meta | undefined>;
   readonly fingerprint?: (params: any, ctx: StaticContext) => string;
   readonly run: (inputs: Record<string, unknown>, params: any, ctx: RunContext) => unknown;

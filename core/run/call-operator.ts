@@ -36,6 +36,12 @@ export interface CallResult {
 /** Runs `node`'s operator on `inputs` (which it must not dispose). The caller owns the values returned. */
 export async function callOperator(node: PlanNode, inputs: Record<string, unknown>, env: CallEnv): Promise<CallResult> {
   const notes: Record<string, JsonValue> = {};
+  const unsupported = node.op.unsupportedBackends?.[env.backend];
+  if (unsupported && env.backend !== 'cpu') {
+    env.warn(`${node.op.id} does not run on ${env.backend} (${unsupported}): running node '${node.id}' on cpu`);
+    const values = await env.exclusive(() => runOnCpu(node, inputs, env, notes));
+    return { values, notes, fallback: 'cpu' };
+  }
   try {
     const values = await invoke(node, inputs, env, env.backend, notes);
     return { values, notes };

@@ -14,3 +14,6 @@ export { neighborhoodAttention } from './neighborhood.js';
 export { linearAttention } from './linear.js';
 export { softAttention } from './soft.js';
 export { rpeFftAttention } from './rpe-fft.js';
+export { ntkPrefixAttention } from './ntk-prefix.js';
+export { s2Attention, s2Mask, headStep } from './s2.js';
+export type { S2Pattern } from './s2.js';

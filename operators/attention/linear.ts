@@ -15,6 +15,7 @@ export const linearAttention = defineOperator({
     'aligned) by prefix sums over chunks of 128 keys. Time O(N·m·(D+Dv)), state memory O(m·Dv). A zero denominator ' +
     '(relu, eps = 0) gives 0. Float32: ~1e-5 relative to a float64 evaluation of the same formula.',
   stochastic: true,
+  examples: [{ params: { feature_map: 'favor+', num_features: 16, causal: true }, inputs: { q: { shape: [1, 2, 8, 4] }, k: { shape: [1, 2, 8, 4] }, v: { shape: [1, 2, 8, 3] } } }],
   params: Type.Object(
     { feature_map: featureMapParam, num_features: numFeaturesParam, causal: causalParam, eps: epsParam },
     { additionalProperties: false },

@@ -26,6 +26,10 @@ export const neighborhoodAttention = defineOperator({
     'per axis; dilation d applies the rule inside the groups i mod d; causal windows (per axis) are not clamped. ' +
     'kernel_size·dilation must not exceed the axis length. Implemented by gathering the windows: time and memory ' +
     'O(N·k·(D+Dv)). Equals softmax attention under the window mask (float32, ~1e-6 relative).',
+  examples: [
+    { params: { kernel_size: 3, dilation: 2 }, inputs: { q: { shape: [1, 2, 12, 4] }, k: { shape: [1, 2, 12, 4] }, v: { shape: [1, 2, 12, 3] } } },
+    { params: { rank: 2, kernel_size: [3, 2], causal: [true, false] }, inputs: { q: { shape: [1, 1, 5, 6, 4] }, k: { shape: [1, 1, 5, 6, 4] }, v: { shape: [1, 1, 5, 6, 3] } } },
+  ],
   params: Type.Object(
     {
       rank: Type.Union([Type.Literal(1), Type.Literal(2)], { default: 1, description: 'Spatial rank: 1 (sequence) or 2 (grid).' }),

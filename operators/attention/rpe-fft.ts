@@ -10,6 +10,7 @@ const FFT_BLOCK_ELEMENTS = 1 << 22;
 export const rpeFftAttention = defineOperator({
   id: 'attention.rpe_fft',
   version: 1,
+  unsupportedBackends: { webgpu: 'tfjs-webgpu 4.22 mis-broadcasts complex tensors in the FFT path' },
   summary: 'out_i = Σ_j c_{i−j} φ(q_i)·φ(k_j) v_j / (Σ_j c_{i−j} φ(q_i)·φ(k_j) + eps), c_t = exp(b_t), the Toeplitz products by FFT',
   description:
     'Kernelised attention with RPE ("Stable, Fast and Accurate: Kernelized Attention with Relative Positional Encoding", ' +
@@ -21,6 +22,7 @@ export const rpeFftAttention = defineOperator({
     'node on cpu there and records fallback "cpu" in the manifest. Float32 FFT round-off: ~1e-5 relative to the naive ' +
     'Toeplitz form in float64.',
   stochastic: true,
+  examples: [{ params: { feature_map: 'elu' }, inputs: { q: { shape: [1, 2, 8, 4] }, k: { shape: [1, 2, 8, 4] }, v: { shape: [1, 2, 8, 3] }, rpe: { shape: [2, 15] } } }],
   params: Type.Object(
     { feature_map: featureMapParam, num_features: numFeaturesParam, causal: causalParam, eps: epsParam },
     { additionalProperties: false },
@@ -69,10 +71,11 @@ export const rpeFftAttention = defineOperator({
       const fkb = tf.slice(fk, [0, 0, 0, l0], [b, h, n, l1 - l0]);
       const x = tf.mul(tf.expandDims(fkb, -1), tf.expandDims(v1, 3)); // [B,H,N,mb,Dv+1]
       const xt = tf.pad(tf.transpose(x, [0, 1, 3, 4, 2]), [[0, 0], [0, 0], [0, 0], [0, 0], [0, len - n]]);
-      const xf = tf.spectral.rfft(xt);
+      const xf = tf.reshape(tf.spectral.rfft(xt), [b, h, l1 - l0, dv + 1, len / 2 + 1]);
       const [xr, xi] = [tf.real(xf), tf.imag(xf)];
       const prod = tf.complex(tf.sub(tf.mul(xr, cr), tf.mul(xi, ci)), tf.add(tf.mul(xr, ci), tf.mul(xi, cr)));
-      const y = tf.slice(tf.spectral.irfft(prod), [0, 0, 0, 0, 0], [b, h, l1 - l0, dv + 1, n]); // C·x per feature
+      // (irfft returns [batch, L] for inputs of rank > 2: reshape back)
+      const y = tf.slice(tf.reshape(tf.spectral.irfft(prod), [b, h, l1 - l0, dv + 1, len]), [0, 0, 0, 0, 0], [b, h, l1 - l0, dv + 1, n]); // C·x per feature
       const fqb = tf.slice(fq, [0, 0, 0, l0], [b, h, n, l1 - l0]);
       // Σ_l φ(q_i)_l · y_l[:, i]
       acc = tf.add(acc, tf.sum(tf.mul(tf.transpose(y, [0, 1, 4, 2, 3]), tf.expandDims(fqb, -1)), 3));

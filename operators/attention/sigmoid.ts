@@ -11,6 +11,7 @@ export const sigmoidAttention = defineOperator({
     'ICLR 2025; apple/ml-sigmoid-attention). The default offset −ln Nk makes each weight ≈ 1/Nk at initialisation. ' +
     'Masked (and causally hidden) weights are exactly 0; a fully masked row returns 0. Heads-first layout, scale 1/√D ' +
     'by default, bottom-right-aligned causal. Dense O(Nq·Nk) memory. Float32: ~1e-6 relative to a float64 reference.',
+  examples: [{ inputs: { q: { shape: [1, 2, 8, 4] }, k: { shape: [1, 2, 8, 4] }, v: { shape: [1, 2, 8, 3] } } }],
   params: Type.Object(
     {
       scale: scaleParam,

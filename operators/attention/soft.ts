@@ -9,7 +9,8 @@ function gaussian(tf: TF, a: Tensor, b: Tensor): Tensor {
   return tf.tidy(() => {
     const aa = tf.sum(tf.square(a), -1, true);
     const bb = tf.transpose(tf.sum(tf.square(b), -1, true), [0, 1, 3, 2]);
-    const d2 = tf.relu(tf.sub(tf.add(aa, bb), tf.mul(tf.matMul(a, b, false, true), 2)));
+    // a·bᵀ with an explicit transpose: tfjs-webgpu 4.22's matMul(…, transposeB) is wrong for some shapes.
+    const d2 = tf.relu(tf.sub(tf.add(aa, bb), tf.mul(tf.matMul(a, tf.transpose(b, [0, 1, 3, 2])), 2)));
     return tf.exp(tf.mul(d2, -0.5));
   });
 }
@@ -29,6 +30,7 @@ function poolingMatrix(m: number, n: number): Float32Array {
 export const softAttention = defineOperator({
   id: 'attention.soft',
   version: 1,
+  unsupportedBackends: { webgpu: 'its Newton–Schulz pseudo-inverse returns NaN on tfjs-webgpu 4.22' },
   summary: 'out = K(Q,L)·K(L,L)⁺·K(L,K)·V, K(a,b) = exp(−|a−b|²/(2√D)), K(L,L)⁺ by Newton–Schulz; optional symmetric normalisation',
   description:
     'SOFT ("SOFT: Softmax-free Transformer with Linear Complexity", Lu et al., NeurIPS 2021; fudan-zvg/SOFT) and the ' +
@@ -40,6 +42,7 @@ export const softAttention = defineOperator({
     'the keys, equal to d when k is tied), out = D^(−1/2) S̃ D′^(−1/2) V; a non-positive degree fails with ' +
     'non_positive_degree. Time O(N·m·(D+Dv) + iters·m³), memory O(N·m). Float32 accuracy is bounded by the ' +
     'conditioning of K(L,L): ~1e-5 relative for well-separated landmarks.',
+  examples: [{ params: { num_landmarks: 4, newton_iters: 60 }, inputs: { q: { shape: [1, 2, 16, 8] }, v: { shape: [1, 2, 16, 3] } } }],
   params: Type.Object(
     {
       num_landmarks: Type.Integer({ minimum: 1, default: 49, description: 'm, when landmarks are pooled from q.' }),

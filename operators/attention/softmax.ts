@@ -11,6 +11,7 @@ export const softmaxAttention = defineOperator({
     'scale defaults to 1/√D; causal is bottom-right aligned (j ≤ i + Nk − Nq); mask (1 = attend) and bias broadcast ' +
     'to [B,H,Nq,Nk]. Dense: O(Nq·Nk) memory. Masked logits are set to −1e30 (finite) and masked weights to exactly 0, ' +
     'so a fully masked row returns 0. Float32: agrees with a float64 reference to ~1e-6 relative.',
+  examples: [{ params: { causal: true }, inputs: { q: { shape: [1, 2, 8, 4] }, k: { shape: [1, 2, 8, 4] }, v: { shape: [1, 2, 8, 3] } } }],
   params: Type.Object(
     {
       scale: scaleParam,

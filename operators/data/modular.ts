@@ -19,6 +19,7 @@ export const modular = defineOperator({
     y: tensor({ dtype: 'float32', doc: 'one-hot labels [p², p]' }),
     labels: tensor({ dtype: 'int32', doc: 'labels [p²]' }),
   },
+  examples: [{ params: { p: 5, operation: 'mul' }, inputs: {} }],
   shape: (_i, { p }) => ({ x: [p * p, 2 * p], y: [p * p, p], labels: [p * p] }),
   run: (_i, { p, operation }, { tf }) => {
     const m = p * p;

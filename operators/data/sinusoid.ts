@@ -31,6 +31,7 @@ export const sinusoid = defineOperator({
     x_test: tensor({ dtype: 'float32', doc: 'test grid [test_n, 1]' }),
     y_test: tensor({ dtype: 'float32', doc: 'noise-free test targets [test_n, 1]' }),
   },
+  examples: [{ params: { n: 6, test_n: 5, noise: 0.1 }, inputs: {} }],
   shape: (_i, p) => {
     if (!(p.range[1] > p.range[0])) throw new ParamError('range must be [lo, hi] with lo < hi', '/params/range');
     if (!(p.test_range[1] > p.test_range[0])) throw new ParamError('test_range must be [lo, hi] with lo < hi', '/params/test_range');

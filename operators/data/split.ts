@@ -30,6 +30,7 @@ export const split = defineOperator({
     z_train: tensor({ doc: 'z rows of the training part (x’s when z is absent)' }),
     z_test: tensor({ doc: 'z rows of the test part' }),
   },
+  examples: [{ params: { train_fraction: 0.75 }, inputs: { x: { shape: [8, 2] }, y: { shape: [8] }, z: { shape: [8], fill: 'int' } } }],
   shape: ({ x, y, z }, p) => {
     const n = x.shape![0];
     for (const [name, t] of [['y', y], ['z', z]] as const) {

@@ -30,6 +30,7 @@ export const teacherStudent = defineOperator({
     x: tensor({ dtype: 'float32', doc: 'inputs [n, d]' }),
     y: tensor({ dtype: 'float32', doc: 'targets [n, 1]' }),
   },
+  examples: [{ params: { n: 6, d: 3, teacher_width: 8, noise: 0.1 }, inputs: {} }],
   shape: (_i, p) => ({ x: [p.n, p.d], y: [p.n, 1] }),
   run: (_i, p, { tf, seed }) => {
     const { n, d } = p;

@@ -29,6 +29,7 @@ export const favor = defineOperator({
     out: tensor({ dtype: 'float32', doc: 'Features φ(x), [n, D], all positive' }),
     w: tensor({ dtype: 'float32', doc: 'The frequencies used, [d, D]' }),
   },
+  examples: [{ params: { num_features: 8 }, inputs: { x: { shape: [5, 3], fill: 'uniform' } } }],
   shape: ({ x, w }, p) => {
     const [n, d] = x.shape!;
     checkMeta(w, [d, p.num_features], 'w', '/inputs/w');

@@ -33,6 +33,7 @@ export const reluFeatures = defineOperator({
     w: tensor({ dtype: 'float32', doc: 'The weights used, [d, D]' }),
     b: tensor({ dtype: 'float32', doc: 'The biases used, [D]' }),
   },
+  examples: [{ params: { num_features: 16, b_std: 0.5 }, inputs: { x: { shape: [5, 3] } } }],
   shape: ({ x, w, b }, p) => {
     const [n, d] = x.shape!;
     checkMeta(w, [d, p.num_features], 'w', '/inputs/w');

@@ -37,6 +37,7 @@ export const rff = defineOperator({
     out: tensor({ dtype: 'float32', doc: 'Features φ(x), [n, D]' }),
     w: tensor({ dtype: 'float32', doc: 'The frequencies used, [d, D/2]' }),
   },
+  examples: [{ params: { num_features: 8, lengthscale: [1, 2, 0.5] }, inputs: { x: { shape: [5, 3] } } }],
   shape: ({ x, w }, p) => {
     const [n, d] = x.shape!;
     if (p.num_features % 2 !== 0) throw new ParamError('num_features must be even', '/params/num_features');

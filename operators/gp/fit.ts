@@ -6,6 +6,7 @@ import { jitterParam } from './exact.js';
 import { kernelMatrix, kernelTypeSchema } from './kernels.js';
 import type { KernelSpec } from './kernels.js';
 import { adam, lbfgsb } from './lbfgs.js';
+import { hostLmlGrad } from './host-fit.js';
 import type { MinimizeResult } from './lbfgs.js';
 
 const range = (lo: number, hi: number, what: string) =>
@@ -30,6 +31,7 @@ export const fit = defineOperator({
   summary: 'GP hyperparameters by maximising the exact log marginal likelihood (ML-II) with L-BFGS on log-parameters',
   description:
     'θ = [log ℓ (one, or one per dimension with ard), log s, log σ²]. Objective: the exact Cholesky LML of gp.exact and its analytic ' +
+    '(computed in float64 on the host up to host_max_n points, so fits agree across backends; float32 tensors beyond) ' +
     'gradient ½tr((ααᵀ − Ky⁻¹)∂Ky/∂θ); optimiser: projected L-BFGS (memory 10, Armijo backtracking) inside the log-bounds, or projected ' +
     'Adam (lr). Restarts: the first start is init, each further one is drawn log-uniformly in the bounds from the node seed; the best ' +
     'LML wins. normalize standardises y (mean, std) for the optimisation and reports un-standardised values: outputscale·std², ' +
@@ -65,6 +67,11 @@ export const fit = defineOperator({
       max_iter: Type.Integer({ minimum: 1, default: 100, description: 'Iterations per start.' }),
       restarts: Type.Integer({ minimum: 0, default: 3, description: 'Extra random starts (log-uniform in bounds, seeded).' }),
       normalize: Type.Boolean({ default: true, description: 'Standardise y for the fit; outputs are un-standardised.' }),
+      host_max_n: Type.Integer({
+        minimum: 0,
+        default: 256,
+        description: 'Up to this n the LML and gradient are computed in float64 on the host (exact, backend-independent); beyond, with float32 tensors.',
+      }),
       jitter: jitterParam,
     },
     { additionalProperties: false },
@@ -77,17 +84,19 @@ export const fit = defineOperator({
     lengthscale: json({ doc: 'ℓ: a number, or an array with ard' }),
     outputscale: json({ doc: 's (un-standardised)' }),
     noise: json({ doc: 'σ² (un-standardised)' }),
+    mean: json({ doc: 'the prior mean: mean(y) with normalize, else 0' }),
     lml: tensor({ dtype: 'float32', doc: 'LML of y at the fit, a scalar' }),
     hyper: json({ doc: "{kernel: {type, lengthscale, outputscale}, noise, mean} for gp.exact's hyper input" }),
     info: json({ doc: '{iterations, evaluations, restarts, best_restart, per_restart, converged, transform}' }),
   },
+  examples: [{ params: { max_iter: 5, restarts: 1 }, inputs: { x: { shape: [8, 2] }, y: { shape: [8] } } }],
   shape: (m, p) => {
     expectDim(m.y.shape![0], m.x.shape![0], 'y rows must match x', '/inputs/y');
     for (const key of ['lengthscale', 'outputscale', 'noise'] as const) {
       const [lo, hi] = p.bounds[key];
       if (!(lo < hi)) throw new ParamError(`bounds.${key} must be [lower, upper] with lower < upper`, `/params/bounds/${key}`);
     }
-    return { lml: [], lengthscale: { kind: 'json' }, outputscale: { kind: 'json' }, noise: { kind: 'json' }, hyper: { kind: 'json' }, info: { kind: 'json' } };
+    return { lml: [], lengthscale: { kind: 'json' }, outputscale: { kind: 'json' }, noise: { kind: 'json' }, hyper: { kind: 'json' }, mean: { kind: 'json' }, info: { kind: 'json' } };
   },
   run: async ({ x, y }, p, ctx) => {
     const { tf } = ctx;
@@ -113,8 +122,15 @@ export const fit = defineOperator({
       lengthscale: p.kernel.ard ? t.slice(0, nl).map(Math.exp) : Math.exp(t[0]),
       outputscale: Math.exp(t[nl]),
     });
+    const onHost = n <= p.host_max_n;
+    const xh = onHost ? Float64Array.from(await x.data()) : undefined;
+    const yn = onHost ? yh.map((v) => (v - mu) / sd) : undefined;
     const objective = async (t: number[]) => {
       const spec = specOf(t);
+      if (onHost) {
+        const r = hostLmlGrad(xh!, n, d, yn!, c, spec, Math.exp(t[nl + 1]), p.jitter);
+        return { f: -r.lml, g: r.grad.map((v) => -v) };
+      }
       const sigma = noiseVector(Math.exp(t[nl + 1]), n);
       const owned: Tensor[] = [];
       try {
@@ -175,6 +191,7 @@ export const fit = defineOperator({
     if (atBound.some(Boolean)) ctx.warn(`${where}: the optimum lies on a bound (parameters ${atBound.flatMap((a, i) => (a ? [i] : [])).join(', ')})`);
     const info: Record<string, JsonValue> = {
       optimizer: p.optimizer,
+      objective: onHost ? 'float64 host' : 'float32 tensors',
       iterations: totalIter,
       evaluations: totalEval,
       restarts: p.restarts,
@@ -192,6 +209,7 @@ export const fit = defineOperator({
       lengthscale,
       outputscale,
       noise,
+      mean: mu,
       lml: tf.scalar(lml),
       hyper: { kernel: { type: p.kernel.type, lengthscale, outputscale }, noise, mean: mu },
       info,

@@ -11,3 +11,7 @@ export { lgamma } from './special.js';
 export { fit } from './fit.js';
 export { lbfgsb, adam } from './lbfgs.js';
 export type { Objective, MinimizeOptions, MinimizeResult } from './lbfgs.js';
+export { sparse } from './sparse.js';
+export { ntk } from './ntk.js';
+export { nll } from './nll.js';
+export { hostLmlGrad } from './host-fit.js';

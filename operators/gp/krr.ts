@@ -27,6 +27,7 @@ export const krr = defineOperator({
     pred: tensor({ dtype: 'float32', optional: true, doc: 'K*·dual [n*] or [n*, c] (with x_test or k_cross)' }),
     info: json({ doc: '{jitter_used, jitter_tried}' }),
   },
+  examples: [{ params: { lambda: 0.1 }, inputs: { x: { shape: [8, 2] }, y: { shape: [8] }, x_test: { shape: [3, 2] } } }],
   shape: (m, p) => {
     const { n, nTest } = sourceShapes(m, p.kernel);
     const ys = m.y.shape!;

@@ -33,17 +33,19 @@ export const studentT = defineOperator({
     mean: tensor({ dtype: 'float32', optional: true, doc: 'posterior location [n*]' }),
     scale: tensor({ dtype: 'float32', optional: true, doc: 'posterior MVT scale diagonal [n*] (latent f)' }),
     var: tensor({ dtype: 'float32', optional: true, doc: 'posterior variance scale·ν/(ν−2) [n*]' }),
+    scale_y: tensor({ dtype: 'float32', optional: true, doc: 'MVT scale of a noisy observation y*: (2b+β)/(2a+n)·(k** − q + λ) [n*]' }),
     dof: tensor({ dtype: 'float32', doc: 'ν = 2a + n, a scalar' }),
     lml: tensor({ dtype: 'float32', doc: 'log p(y), a scalar (closed form)' }),
     info: json({ doc: '{jitter_used, beta, posterior_a, posterior_b, var_clamped}' }),
   },
+  examples: [{ params: { noise: 0.1 }, inputs: { x: { shape: [8, 2] }, y: { shape: [8] }, x_test: { shape: [3, 2] } } }],
   shape: (m, p) => {
     const { n, nTest } = sourceShapes(m, p.kernel);
     expectDim(m.y.shape![0], n, 'y rows must match the training set', '/inputs/y');
     const out: Record<string, unknown> = { dof: [], lml: [], info: { kind: 'json' } };
     if (nTest !== undefined) {
       out.mean = [nTest];
-      if (m.x || m.k_test_diag) out.scale = out.var = [nTest];
+      if (m.x || m.k_test_diag) out.scale = out.var = out.scale_y = [nTest];
     }
     if (typeof n === 'number' && 2 * p.a + n <= 2) throw new ParamError('var needs ν = 2a + n > 2', '/params/a');
     return out;
@@ -81,6 +83,7 @@ export const studentT = defineOperator({
       let meanT: Tensor | undefined;
       let scaleT: Tensor | undefined;
       let varT: Tensor | undefined;
+      let scaleYT: Tensor | undefined;
       try {
         for (let i0 = 0; i0 < src.nTest; i0 += p.chunk) {
           const i1 = Math.min(src.nTest, i0 + p.chunk);
@@ -104,7 +107,7 @@ export const studentT = defineOperator({
         if (means.length) made.push((meanT = means.length === 1 ? tf.clone(means[0]) : tf.concat(means)));
         if (qs.length) {
           const q = qs.length === 1 ? tf.clone(qs[0]) : tf.concat(qs);
-          made.push((scaleT = tf.mul(q, scaleF)), (varT = tf.mul(q, varF)));
+          made.push((scaleT = tf.mul(q, scaleF)), (varT = tf.mul(q, varF)), (scaleYT = tf.tidy(() => tf.mul(tf.add(q, p.noise), scaleF))));
           q.dispose();
         }
       } finally {
@@ -117,6 +120,7 @@ export const studentT = defineOperator({
         mean: meanT,
         scale: scaleT,
         var: varT,
+        scale_y: scaleYT,
         dof,
         lml: lmlT,
         info: { jitter_used: fit.jitterUsed, beta, posterior_a: p.a + n / 2, posterior_b: p.b + beta / 2, var_clamped: clamped, lml },

@@ -19,6 +19,7 @@ export const arccos = defineOperator({
   ),
   inputs: classicInputs,
   outputs: classicOutputs,
+  examples: [{ params: { order: 1 }, inputs: { x1: { shape: [5, 3] }, x2: { shape: [4, 3] } } }],
   shape: ({ x1, x2 }) => classicShape(x1, x2),
   run: async ({ x1, x2 }, p, { tf, signal }) => ({
     k: await tiledPairwise(
@@ -30,7 +31,8 @@ export const arccos = defineOperator({
         const Q = tf.mul(tf.norm(a, 'euclidean', 1, true), tf.reshape(tf.norm(b, 'euclidean', 1), [1, b.shape[0]]));
         let S = tf.mul(tf.sqrt(tf.relu(tf.sub(Q, K))), tf.sqrt(tf.relu(tf.add(Q, K))));
         if (diag) S = tf.where(diag, tf.zerosLike(S), S);
-        const theta = tf.atan2(S, K);
+        // atan2(0, 0) := 0 (a zero row); WGSL leaves it undefined, so say it explicitly.
+        const theta = tf.where(tf.logicalAnd(tf.equal(S, 0), tf.equal(K, 0)), tf.zerosLike(K), tf.atan2(S, K));
         const piMinus = tf.sub(Math.PI, theta);
         let j;
         if (p.order === 0) j = piMinus;

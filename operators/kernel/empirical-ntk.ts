@@ -65,6 +65,12 @@ const paramsSchema = Type.Object(
       default: 'ntk',
       description: '"ntk": z = W_std/√n_in·h·W + b_std·b with W, b ~ N(0, 1); "standard": z = h·W + b with W ~ N(0, W_std²/n_in), b ~ N(0, b_std²).',
     }),
+    outputs: Type.Array(Type.Union([Type.Literal('ntk'), Type.Literal('nngp')]), {
+      minItems: 1,
+      uniqueItems: true,
+      default: ['ntk', 'nngp'],
+      description: 'Which kernels to compute; without "ntk" no backward pass is run (the others are not returned).',
+    }),
     return_params: Type.Boolean({ default: false, description: 'Also output the parameters used (the `params` record), e.g. to reuse a seeded draw in another node.' }),
   },
   { additionalProperties: false },
@@ -151,6 +157,14 @@ function activation(tf: TF, l: Exclude<Layer, { type: 'dense' }>, z: Tensor): { 
   }
 }
 
+/**
+ * a·bᵀ without matMul's transpose_b: tfjs-webgpu 4.22 returns wrong values for transpose_b products
+ * with a long inner dimension (≥ 2048) and a small output (its split-K path); b is small here.
+ */
+function outer(tf: TF, a: Tensor2D, b: Tensor2D): Tensor2D {
+  return tf.matMul(a, tf.transpose(b));
+}
+
 /** What one input's forward and backward passes leave for the contraction. */
 interface Pass {
   /** f(x), [n, k]. */
@@ -159,7 +173,7 @@ interface Pass {
   layers: { h: Tensor2D; g: Tensor2D }[];
 }
 
-function pass(tf: TF, x: Tensor2D, layers: Layer[], dense: DenseInfo[], weights: Record<string, Tensor>, standard: boolean): Pass {
+function pass(tf: TF, x: Tensor2D, layers: Layer[], dense: DenseInfo[], weights: Record<string, Tensor>, standard: boolean, backward: boolean): Pass {
   const n = x.shape[0];
   const hs: Tensor2D[] = [];
   const derivs: (Tensor | null)[] = [];
@@ -181,6 +195,7 @@ function pass(tf: TF, x: Tensor2D, layers: Layer[], dense: DenseInfo[], weights:
     }
   }
   const out = h as Tensor2D;
+  if (!backward) return { out, layers: [] };
   const k = out.shape[1];
   // Backward: G [n, k, width] holds ∂f_o/∂(current activation) for every output o.
   let g: Tensor = tf.tile(tf.reshape(tf.eye(k), [1, k, k]), [n, 1, 1]);
@@ -220,14 +235,20 @@ export const empiricalNtk = defineOperator({
     'of f_o w.r.t. W_l is c_l·h_{l−1} ⊗ δ_l,o with δ the backpropagated output gradient, so the kernel is the sum over ' +
     'dense layers of (Σ_o δ_l,o δ′_l,oᵀ) ⊙ (c_l²·h_{l−1}h′_{l−1}ᵀ + β_l²): one forward pass, one backward pass of the k ' +
     'output gradients (memory n·k·width per layer) and two n1×n2 products per layer. Cost ≈ 2n·Σ n_in·n_out·(1 + k) + ' +
-    '2·n1·n2·Σ(n_in + k·n_out) flops; width 4096, 64 points, 3 dense layers takes about a second on wasm. ' +
+    '2·n1·n2·Σ(n_in + k·n_out) flops; width 4096, 64 points, 3 dense layers took 4–7 s on wasm on a heavily shared 2-core ' +
+    'machine (load ≈ 11), about half of it drawing the 4096² normals (tf.randomNormal, in JS). ' +
     'params (optional `tensors` input, the model.mlp naming): W{i} [n_in, n_out] and b{i} [n_out] for the i-th dense layer ' +
     '(i = 0, 1, … counting dense layers only), the raw trainable variables of the parameterisation (N(0, 1) draws under ' +
-    '"ntk", the weights themselves under "standard"); b{i} is needed exactly when layer i has b_std. Absent, they are ' +
+    '"ntk", the weights themselves under "standard"); b{i} is needed exactly when layer i has b_std (other entries are ignored, so model.mlp\'s "ntk"/"standard" records ' +
+    'fit; its output_scale and "mup" are not modelled here). Absent, they are ' +
     'drawn from the node seed with the parameterisation\'s initialisation (W{i} and b{i} from their own streams, so a ' +
     'draw is the same network under both parameterisations). The last dense layer\'s width (default 1) is k. With x2 ' +
-    'absent the kernel of x1 with itself is returned exactly symmetric. Float32: the sums are plain float32 matmuls ' +
-    '(relative error ≈ 1e-6·√width against a float64 reference).',
+    'absent the kernel of x1 with itself is returned exactly symmetric. nngp is neural-tangents\' empirical_nngp of the ' +
+    'outputs, f(x1)f(x2)ᵀ/k: for one network it is one Gaussian draw per output (error O(1/√k) around the analytic NNGP ' +
+    'whatever the width) — average it over seeded networks (nodes) or many outputs for a Monte Carlo NNGP.' +
+    ' Float32: the sums are plain float32 matmuls; ' +
+    'against a float64 finite-difference Jacobian the max error is ≤ 1e-6 of max|Θ| on small nets (tests assert 1e-5). ' +
+    'Products a·bᵀ avoid matMul\'s transpose_b (wrong in tfjs-webgpu 4.22 for inner dimensions ≥ 2048).',
   stochastic: true,
   params: paramsSchema,
   inputs: {
@@ -236,10 +257,11 @@ export const empiricalNtk = defineOperator({
     params: tensors({ optional: true, doc: 'Network parameters {W0, b0?, W1, …}; absent = drawn from the node seed' }),
   },
   outputs: {
-    ntk: tensor({ dtype: 'float32', doc: 'Θ, [n1, n2], averaged over outputs' }),
-    nngp: tensor({ dtype: 'float32', doc: 'f(x1)f(x2)ᵀ/k, [n1, n2]' }),
+    ntk: tensor({ dtype: 'float32', optional: true, doc: 'Θ, [n1, n2], averaged over outputs (when outputs has "ntk")' }),
+    nngp: tensor({ dtype: 'float32', optional: true, doc: 'f(x1)f(x2)ᵀ/k, [n1, n2] (when outputs has "nngp")' }),
     params: tensors({ optional: true, doc: 'The parameters used (only with return_params)' }),
   },
+  examples: [{ params: { layers: [{ type: 'dense', W_std: 1.5, b_std: 0.1, width: 16 }, { type: 'relu' }, { type: 'dense', W_std: 1 }] }, inputs: { x1: { shape: [5, 3] }, x2: { shape: [4, 3] } } }],
   shape: ({ x1, x2, params }, p) => {
     const [n1, d] = x1.shape!;
     if (x2?.shape && typeof d === 'number' && typeof x2.shape[1] === 'number' && x2.shape[1] !== d) {
@@ -262,7 +284,11 @@ export const empiricalNtk = defineOperator({
       }
     }
     const n2 = x2 ? x2.shape![0] : n1;
-    return { ntk: [n1, n2], nngp: [n1, n2], ...(p.return_params ? { params: { kind: 'tensors', entries } } : {}) };
+    return {
+      ...(p.outputs.includes('ntk') ? { ntk: [n1, n2] } : {}),
+      ...(p.outputs.includes('nngp') ? { nngp: [n1, n2] } : {}),
+      ...(p.return_params ? { params: { kind: 'tensors', entries } } : {}),
+    };
   },
   run: ({ x1, x2, params }, p, { tf, seed }) => {
     const d = x1.shape[1]!;
@@ -285,23 +311,25 @@ export const empiricalNtk = defineOperator({
         } else weights[name] = seededNormal(tf, shape, seed, name, std);
       }
     }
-    const a = pass(tf, x1 as Tensor2D, p.layers, dense, weights, standard);
-    const b = x2 ? pass(tf, x2 as Tensor2D, p.layers, dense, weights, standard) : a;
+    const wantNtk = p.outputs.includes('ntk');
+    const wantNngp = p.outputs.includes('nngp');
+    const a = pass(tf, x1 as Tensor2D, p.layers, dense, weights, standard, wantNtk);
+    const b = x2 ? pass(tf, x2 as Tensor2D, p.layers, dense, weights, standard, wantNtk) : a;
     const k = a.out.shape[1];
-    let ntk: Tensor = tf.zeros([x1.shape[0], (x2 ?? x1).shape[0]]);
-    dense.forEach((info, l) => {
-      const cw = standard ? 1 : info.W_std / Math.sqrt(info.nIn);
-      const cb = standard ? 1 : info.b_std;
-      let hh = tf.mul(tf.matMul(a.layers[l].h, b.layers[l].h, false, true), cw * cw);
-      if (info.bias) hh = tf.add(hh, cb * cb);
-      ntk = tf.add(ntk, tf.mul(tf.matMul(a.layers[l].g, b.layers[l].g, false, true), hh));
-    });
-    ntk = tf.div(ntk, k);
-    let nngp: Tensor = tf.div(tf.matMul(a.out, b.out, false, true), k);
-    if (!x2) {
-      ntk = tf.mul(tf.add(ntk, tf.transpose(ntk)), 0.5);
-      nngp = tf.mul(tf.add(nngp, tf.transpose(nngp)), 0.5);
+    const symmetrise = (t: Tensor) => (x2 ? t : tf.mul(tf.add(t, tf.transpose(t)), 0.5));
+    let ntk: Tensor | undefined;
+    if (wantNtk) {
+      ntk = tf.zeros([x1.shape[0], (x2 ?? x1).shape[0]]);
+      dense.forEach((info, l) => {
+        const cw = standard ? 1 : info.W_std / Math.sqrt(info.nIn);
+        const cb = standard ? 1 : info.b_std;
+        let hh = tf.mul(outer(tf, a.layers[l].h, b.layers[l].h), cw * cw);
+        if (info.bias) hh = tf.add(hh, cb * cb);
+        ntk = tf.add(ntk!, tf.mul(outer(tf, a.layers[l].g, b.layers[l].g), hh));
+      });
+      ntk = symmetrise(tf.div(ntk, k));
     }
+    const nngp = wantNngp ? symmetrise(tf.div(outer(tf, a.out, b.out), k)) : undefined;
     return { ntk, nngp, ...(p.return_params ? { params: Object.fromEntries(Object.entries(weights).map(([name, t]) => [name, params ? t.clone() : t])) } : {}) };
   },
 });

@@ -24,3 +24,4 @@ export { product } from './product.js';
 export { scale } from './scale.js';
 
 // Part B (empirical NTK) appends its exports below.
+export { empiricalNtk } from './empirical-ntk.js';

@@ -16,6 +16,7 @@ export const linear = defineOperator({
   ),
   inputs: classicInputs,
   outputs: classicOutputs,
+  examples: [{ params: { variance: 2, bias: 0.5 }, inputs: { x1: { shape: [5, 3] }, x2: { shape: [4, 3] } } }],
   shape: ({ x1, x2 }) => classicShape(x1, x2),
   run: async ({ x1, x2 }, p, { tf, signal }) => ({
     k: await tiledPairwise(tf, x1, x2, (a, b) => tf.add(tf.mul(tf.matMul(a, b, false, true), p.variance), p.bias), {

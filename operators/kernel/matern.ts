@@ -19,6 +19,7 @@ export const matern = defineOperator({
   ),
   inputs: classicInputs,
   outputs: classicOutputs,
+  examples: [{ params: { nu: 2.5, lengthscale: [1, 2, 0.5] }, inputs: { x1: { shape: [6, 3] } } }],
   shape: ({ x1, x2 }, p) => classicShape(x1, x2, p.lengthscale),
   run: async ({ x1, x2 }, p, { tf, signal }) => ({
     k: await stationaryKernel(

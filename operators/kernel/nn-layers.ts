@@ -222,6 +222,19 @@ export interface ApplyOptions {
 export function applySteps(tf: TF, steps: Step[], state: TileState, options: ApplyOptions): TileState {
   let s = state;
   for (const step of steps) {
+    // One tidy per step: its temporaries go as soon as the step is done (the states stay to the caller's tidy).
+    const prev = s;
+    const [K, T, q1, q2] = tf.tidy(() => {
+      const n = applyStep(tf, step, prev, options);
+      return [n.K, n.T ?? undefined, n.q1, n.q2];
+    }) as [Tensor, Tensor | undefined, Tensor, Tensor];
+    s = { K, T: T ?? null, q1, q2 };
+  }
+  return s;
+}
+
+function applyStep(tf: TF, step: Step, s: TileState, options: ApplyOptions): TileState {
+  {
     switch (step.kind) {
       case 'dense': {
         const affine = (x: Tensor) => (step.b2 === 0 ? tf.mul(x, step.w2) : tf.add(tf.mul(x, step.w2), step.b2));

@@ -121,6 +121,7 @@ export const nn = defineOperator({
     nngp: tensor({ dtype: 'float32', optional: true, doc: 'NNGP kernel K [n1, n2]' }),
     ntk: tensor({ dtype: 'float32', optional: true, doc: 'NTK Θ [n1, n2]' }),
   },
+  examples: [{ inputs: { x1: { shape: [5, 3] }, x2: { shape: [4, 3] } } }],
   shape: ({ x1, x2 }, p) => {
     compileLayers(p.layers, p.parameterization as Parameterization);
     const s1 = x1.shape!;

@@ -20,6 +20,7 @@ export const periodic = defineOperator({
   ),
   inputs: classicInputs,
   outputs: classicOutputs,
+  examples: [{ params: { period: 2, lengthscale: 1.5 }, inputs: { x1: { shape: [5, 2] }, x2: { shape: [4, 2] } } }],
   shape: ({ x1, x2 }, p) => classicShape(x1, x2, p.lengthscale),
   run: async ({ x1, x2 }, p, { tf, signal }) => {
     const d = x1.shape[1] as number;

@@ -19,6 +19,7 @@ export const polynomial = defineOperator({
   ),
   inputs: classicInputs,
   outputs: classicOutputs,
+  examples: [{ params: { degree: 2 }, inputs: { x1: { shape: [5, 3] }, x2: { shape: [4, 3] } } }],
   shape: ({ x1, x2 }) => classicShape(x1, x2),
   run: async ({ x1, x2 }, p, { tf, signal }) => {
     const gamma = p.gamma ?? 1 / (x1.shape[1] as number);

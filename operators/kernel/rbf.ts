@@ -11,6 +11,7 @@ export const rbf = defineOperator({
   params: Type.Object({ lengthscale: lengthscaleSchema, variance: varianceSchema, tile_entries: tileSchema }, { additionalProperties: false }),
   inputs: classicInputs,
   outputs: classicOutputs,
+  examples: [{ params: { lengthscale: 1.5, variance: 2 }, inputs: { x1: { shape: [6, 3] } } }],
   shape: ({ x1, x2 }, p) => classicShape(x1, x2, p.lengthscale),
   run: async ({ x1, x2 }, p, { tf, signal }) => ({
     k: await stationaryKernel(tf, x1, x2, p.lengthscale, (d2) => tf.mul(tf.exp(tf.mul(d2, -0.5)), p.variance), { tileEntries: p.tile_entries, signal }),

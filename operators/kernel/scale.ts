@@ -7,6 +7,7 @@ export const scale = defineOperator({
   params: Type.Object({ factor: Type.Number({ minimum: 0, default: 1, description: 'Non-negative scale (a signal variance)' }) }, { additionalProperties: false }),
   inputs: { k: tensor({ dtype: 'float32', rank: 2, doc: 'kernel matrix [n1, n2]' }) },
   outputs: { k: tensor({ dtype: 'float32', doc: 'factor·k [n1, n2]' }) },
+  examples: [{ params: { factor: 2 }, inputs: { k: { shape: [4, 4], fill: 'spd' } } }],
   shape: ({ k }) => {
     expectRank(k.shape!, 2, 'k', '/inputs/k');
     return { k: k.shape! };

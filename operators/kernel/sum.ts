@@ -8,6 +8,7 @@ export const sum = defineOperator({
   params: Type.Object({}, { additionalProperties: false }),
   inputs: { k: tensor({ dtype: 'float32', rank: 2, variadic: true, doc: 'kernel matrices [n1, n2], one or more' }) },
   outputs: { k: tensor({ dtype: 'float32', doc: 'Σ kᵢ [n1, n2]' }) },
+  examples: [{ inputs: { k: [{ shape: [4, 3] }, { shape: [4, 3] }] } }],
   shape: ({ k }) => {
     if (k.length === 0) throw new ShapeError('kernel.sum needs at least one term', '/inputs/k');
     const s = sameShapes(k);

@@ -14,6 +14,10 @@ export const accuracy = defineOperator({
     labels: tensor({ dtype: ['int32', 'float32'], rank: [1, 2], doc: 'int32 classes [n], one-hot [n, k], or ±1 targets for k = 1' }),
   },
   outputs: { out: tensor({ dtype: 'float32', doc: 'accuracy in [0, 1], scalar' }) },
+  examples: [
+    { description: 'int32 class labels', inputs: { pred: { shape: [6, 3] }, labels: { shape: [6], fill: 'int' } } },
+    { description: 'one output, ±1 targets', inputs: { pred: { shape: [6] }, labels: { shape: [6] } } },
+  ],
   shape: ({ pred, labels }) => {
     const n = pred.shape![0];
     const m = labels.shape![0];

@@ -23,6 +23,7 @@ export const crossing = defineOperator({
     out: tensor({ dtype: 'float32', doc: 'crossing step, scalar (−1 if never)' }),
     info: json({ doc: '{step, crossed, initial, threshold, value}' }),
   },
+  examples: [{ params: { metric: 'loss', fraction: 0.9 }, inputs: { metrics: { from: { op: 'train.fit', port: 'metrics', params: { steps: 10, log_every: 1, optimizer: { type: 'gd', lr: 0.5 } }, inputs: { params: { from: { op: 'model.mlp', port: 'params', params: { widths: [3, 8, 2] }, key: 'net' } }, model: { from: { op: 'model.mlp', port: 'model', params: { widths: [3, 8, 2] }, key: 'net' } }, x: { shape: [6, 3] }, y: { shape: [6, 2] } } } } } }],
   shape: ({ metrics }, p) => {
     if (metrics.columns && !metrics.columns.includes(p.metric)) throw new ParamError(`metrics table has no column '${p.metric}'`, '/params/metric');
     return { out: [], info: { kind: 'json' } };

@@ -15,6 +15,7 @@ export const apply = defineOperator({
     init: tensors({ optional: true, doc: 'initial parameters θ₀ (centered models only)' }),
   },
   outputs: { out: tensor({ dtype: 'float32', doc: 'predictions [n, k]' }) },
+  examples: [{ inputs: { params: { from: { op: 'model.mlp', port: 'params', params: { widths: [3, 8, 2] }, key: 'net' } }, model: { from: { op: 'model.mlp', port: 'model', params: { widths: [3, 8, 2] }, key: 'net' } }, x: { shape: [5, 3] } } }],
   shape: ({ x, model }) => {
     const m = model.value as { widths?: number[] } | undefined;
     const k = m && Array.isArray(m.widths) ? m.widths[m.widths.length - 1] : null;

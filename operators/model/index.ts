@@ -1,5 +1,5 @@
 /** The model family: networks as parameter records plus a JSON description, and their library. */
-export { ACTIVATIONS, PARAMETERIZATIONS, buildMlpModel, parseMlpModel, paramNames, initMlpParams, activate, checkParams, mlpForward, mlpPredict, toJson } from './mlp-lib.js';
+export { ACTIVATIONS, PARAMETERIZATIONS, buildMlpModel, parseMlpModel, paramNames, initMlpParams, activate, checkParams, mlpForward, mlpBackward, activationGrad, activationScalar, erfScalar, mlpPredict, toJson } from './mlp-lib.js';
 export type { Activation, Parameterization, MlpLayer, MlpModel, MlpOptions, ForwardResult } from './mlp-lib.js';
 export { Rng, mixSeed } from './rng.js';
 

@@ -174,12 +174,8 @@ export interface ForwardResult {
   inputs: Tensor2D[];
 }
 
-/**
- * The forward pass (synchronous: call inside tf.tidy or a gradient function). `shifts`, when given,
- * are added to every pre-activation z_l (l = 0…L): gradients with respect to zero shifts are the
- * backpropagated errors ∂f/∂z_l used for the per-layer NTK factors.
- */
-export function mlpForward(tf: TF, model: MlpModel, params: Record<string, Tensor>, x: Tensor, shifts?: Tensor[]): ForwardResult {
+/** The forward pass (synchronous: call inside tf.tidy), keeping what backprop and the NTK need. */
+export function mlpForward(tf: TF, model: MlpModel, params: Record<string, Tensor>, x: Tensor): ForwardResult {
   let h = x as Tensor2D;
   const hidden: Tensor2D[] = [];
   const inputs: Tensor2D[] = [];
@@ -189,7 +185,6 @@ export function mlpForward(tf: TF, model: MlpModel, params: Record<string, Tenso
     const W = params[layer.weight];
     let z = tf.matMul(h, layer.multiplier === 1 ? W : tf.mul(W, layer.multiplier)) as Tensor2D;
     if (layer.bias) z = tf.add(z, tf.mul(params[layer.bias], layer.bias_multiplier));
-    if (shifts) z = tf.add(z, shifts[l]);
     if (l < L) {
       hidden.push(z);
       h = activate(tf, model.activation, z, model.epsilon) as Tensor2D;
@@ -206,4 +201,78 @@ export function mlpPredict(tf: TF, model: MlpModel, params: Record<string, Tenso
   if (!model.centered) return f;
   if (!init) throw new OperatorError('missing_init', 'model is centered (f − f₀): connect the initial parameters to the `init` input');
   return tf.sub(f, mlpForward(tf, model, init, x).out);
+}
+
+/** φ′(z) for each activation. */
+export function activationGrad(tf: TF, name: Activation, z: Tensor, epsilon: number): Tensor {
+  switch (name) {
+    case 'relu':
+      return tf.cast(tf.greater(z, 0), 'float32');
+    case 'erf':
+      return tf.mul(tf.exp(tf.neg(tf.square(z))), 2 / Math.sqrt(Math.PI));
+    case 'tanh':
+      return tf.sub(1, tf.square(tf.tanh(z)));
+    case 'gelu':
+      return tf.add(
+        tf.mul(tf.add(1, tf.erf(tf.mul(z, Math.SQRT1_2))), 0.5),
+        tf.mul(tf.mul(z, tf.exp(tf.mul(tf.square(z), -0.5))), 1 / Math.sqrt(2 * Math.PI)),
+      );
+    case 'identity':
+      return tf.onesLike(z);
+    case 'quadratic':
+      return tf.add(1, tf.mul(z, epsilon));
+  }
+}
+
+/**
+ * Backpropagation by hand (tfjs autodiff is not used: its gradient registry is not loaded by the
+ * engine, and its second-order gradients are unreliable). Given the forward pass and dL/df for
+ * f = α·z_L, returns dL/dθ for every raw parameter and the errors δ_l = dL/dz_l (l = 0…L):
+ *   δ_L = α·dL/df,  ∂L/∂w_l = m_l·h_lᵀδ_l,  ∂L/∂b_l = m_b·Σ_rows δ_l,  δ_{l−1} = (δ_l·(m_l w_l)ᵀ) ⊙ φ′(z_{l−1}).
+ * Synchronous; call inside tf.tidy.
+ */
+export function mlpBackward(
+  tf: TF,
+  model: MlpModel,
+  params: Record<string, Tensor>,
+  fwd: ForwardResult,
+  dOut: Tensor,
+): { grads: Record<string, Tensor>; deltas: Tensor2D[] } {
+  const grads: Record<string, Tensor> = {};
+  const deltas: Tensor2D[] = new Array(model.layers.length);
+  let delta = (model.output_scale === 1 ? dOut : tf.mul(dOut, model.output_scale)) as Tensor2D;
+  for (let l = model.layers.length - 1; l >= 0; l--) {
+    const layer = model.layers[l];
+    deltas[l] = delta;
+    const gw = tf.matMul(fwd.inputs[l], delta, true, false);
+    grads[layer.weight] = layer.multiplier === 1 ? gw : tf.mul(gw, layer.multiplier);
+    if (layer.bias) grads[layer.bias] = tf.mul(tf.sum(delta, 0), layer.bias_multiplier);
+    if (l > 0) {
+      const back = tf.matMul(delta, params[layer.weight], false, true);
+      const scaled = layer.multiplier === 1 ? back : tf.mul(back, layer.multiplier);
+      delta = tf.mul(scaled, activationGrad(tf, model.activation, fwd.hidden[l - 1], model.epsilon)) as Tensor2D;
+    }
+  }
+  return { grads, deltas };
+}
+
+/** erf in float64 (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7): for data generators. */
+export function erfScalar(x: number): number {
+  const s = Math.sign(x);
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-a * a);
+  return s * y;
+}
+
+/** φ(z) in float64 (data generators). */
+export function activationScalar(name: Activation, z: number, epsilon: number): number {
+  switch (name) {
+    case 'relu': return Math.max(z, 0);
+    case 'erf': return erfScalar(z);
+    case 'tanh': return Math.tanh(z);
+    case 'gelu': return 0.5 * z * (1 + erfScalar(z / Math.SQRT2));
+    case 'identity': return z;
+    case 'quadratic': return z + (epsilon * z * z) / 2;
+  }
 }

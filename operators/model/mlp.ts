@@ -36,6 +36,7 @@ export const mlp = defineOperator({
     params: tensors({ doc: 'initial parameters {W0: [d, n_1], b0: [n_1], …}' }),
     model: json({ doc: 'model description read by model.apply and train.fit' }),
   },
+  examples: [{ params: { widths: [3, 16, 2], b_std: 0.1 }, inputs: {} }],
   shape: (_i, p) => {
     if (p.widths.length < 2) throw new ParamError('widths needs at least [d, k]', '/params/widths');
     const entries: Record<string, TensorMeta> = {};

@@ -3,7 +3,7 @@ import { defineOperator, json, OperatorError, table, tensor, tensors, Type } fro
 import type { RunContext, Static, Table } from '../../core/operator/index.js';
 import { checkParams, mlpForward, mlpPredict, paramNames, parseMlpModel, type MlpModel } from '../model/mlp-lib.js';
 import { mixSeed, Rng } from '../model/rng.js';
-import { allFinite, hessianTopEig, lossOf, mlpNtk, sqNorm, targetsOf, type LossName } from './lib.js';
+import { allFinite, hessianTopEig, linearLossAndGrads, linearPredict, lossOf, mlpLossAndGrads, mlpNtk, sqNorm, targetsOf, type LossName } from './lib.js';
 
 export const TRACKS = ['weight_norm', 'ntk_change', 'ntk_alignment', 'feature_change', 'sharpness'] as const;
 export type Track = (typeof TRACKS)[number];
@@ -108,12 +108,45 @@ export const fit = defineOperator({
     metrics: table({ doc: 'one row per logged step' }),
     info: json({ doc: '{steps_run, total_steps, stopped, batch_size, steps_per_epoch, …}' }),
   },
+  examples: [{ params: { steps: 5, log_every: 1, optimizer: { type: 'gd', lr: 0.1 } }, inputs: { params: { from: { op: 'model.mlp', port: 'params', params: { widths: [3, 8, 2] }, key: 'net' } }, model: { from: { op: 'model.mlp', port: 'model', params: { widths: [3, 8, 2] }, key: 'net' } }, x: { shape: [6, 3] }, y: { shape: [6, 2] } } }],
   shape: ({ params }) => ({ params: { kind: 'tensors', entries: params.entries }, metrics: { kind: 'table' }, info: { kind: 'json' } }),
   run: async (inputs, p, ctx) => {
     const model = parseMlpModel(inputs.model);
     return trainMlp(ctx, model, inputs.params, inputs.x as Tensor2D, inputs.y, inputs.x_val as Tensor2D | undefined, inputs.y_val, p);
   },
 });
+
+/**
+ * The trained parameters and their learning rates: lr × the parameterisation's lr_mult × the
+ * multiplier named for the parameter ("W1") or else its layer ("layer1"); frozen names or layers
+ * are left out. Unknown group names are errors.
+ */
+export function parameterGroups(
+  model: MlpModel,
+  lr: number,
+  multipliers: Record<string, number>,
+  frozenGroups: string[],
+): { trainable: string[]; lrOf: (name: string) => number } {
+  const names = paramNames(model);
+  const layerOf = new Map<string, number>();
+  model.layers.forEach((l, i) => {
+    layerOf.set(l.weight, i);
+    if (l.bias) layerOf.set(l.bias, i);
+  });
+  const groups = new Set([...names, ...model.layers.map((_, i) => `layer${i}`)]);
+  for (const g of [...frozenGroups, ...Object.keys(multipliers)]) {
+    if (!groups.has(g)) throw new OperatorError('bad_param', `unknown parameter group '${g}' (have ${[...groups].join(', ')})`);
+  }
+  const frozen = new Set(frozenGroups);
+  const trainable = names.filter((nm) => !frozen.has(nm) && !frozen.has(`layer${layerOf.get(nm)}`));
+  const lrOf = (nm: string): number => {
+    const l = layerOf.get(nm)!;
+    const layer = model.layers[l];
+    const base = nm === layer.weight ? layer.lr_mult : layer.bias_lr_mult;
+    return lr * base * (multipliers[nm] ?? multipliers[`layer${l}`] ?? 1);
+  };
+  return { trainable, lrOf };
+}
 
 interface Row {
   [column: string]: number;
@@ -129,6 +162,7 @@ export async function trainMlp(
   xVal: Tensor2D | undefined,
   yVal: Tensor | undefined,
   p: FitParams,
+  mode: 'network' | 'linearized' = 'network',
 ): Promise<{ params: Record<string, Tensor>; metrics: Table; info: { [k: string]: number | string | null } }> {
   const { tf } = ctx;
   checkParams(model, params0);
@@ -138,27 +172,14 @@ export async function trainMlp(
   if (x.shape[1] !== model.widths[0]) throw new OperatorError('shape', `x has ${x.shape[1]} features, the model expects ${model.widths[0]}`);
   if (y.shape[0] !== n) throw new OperatorError('shape', `y has ${y.shape[0]} rows, x has ${n}`);
   if ((xVal === undefined) !== (yVal === undefined)) throw new OperatorError('shape', 'connect both x_val and y_val, or neither');
-  const layerOf = new Map<string, number>();
-  model.layers.forEach((l, i) => {
-    layerOf.set(l.weight, i);
-    if (l.bias) layerOf.set(l.bias, i);
-  });
-  const groups = new Set([...names, ...model.layers.map((_, i) => `layer${i}`)]);
-  for (const g of [...p.frozen, ...Object.keys(p.lr_multipliers)]) {
-    if (!groups.has(g)) throw new OperatorError('bad_param', `unknown parameter group '${g}' (have ${[...groups].join(', ')})`);
-  }
-  const frozen = new Set(p.frozen);
-  const trainable = names.filter((nm) => !frozen.has(nm) && !frozen.has(`layer${layerOf.get(nm)}`));
-  const lrOf = (nm: string): number => {
-    const l = layerOf.get(nm)!;
-    const layer = model.layers[l];
-    const base = nm === layer.weight ? layer.lr_mult : layer.bias_lr_mult;
-    return p.optimizer.lr * base * (p.lr_multipliers[nm] ?? p.lr_multipliers[`layer${l}`] ?? 1);
-  };
+  const { trainable, lrOf } = parameterGroups(model, p.optimizer.lr, p.lr_multipliers, p.frozen);
   const lrs = trainable.map(lrOf);
   const opt = p.optimizer;
   const lossName = p.loss as LossName;
   const tracks = new Set(p.track);
+  if (mode === 'linearized' && (tracks.has('feature_change') || tracks.has('ntk_change') || tracks.has('ntk_alignment'))) {
+    throw new OperatorError('bad_param', 'the linearised twin has a fixed NTK and features: track only weight_norm or sharpness');
+  }
   if (tracks.has('feature_change') && model.layers.length < 2) throw new OperatorError('bad_param', 'feature_change needs a hidden layer');
 
   const kept: Tensor[] = [];
@@ -196,8 +217,14 @@ export async function trainMlp(
       trainable.forEach((nm, i) => (all[nm] = ts[i]));
       return all;
     };
-    const lossAt = (ts: Tensor[], xb: Tensor, yb: Tensor) => lossOf(tf, lossName, mlpPredict(tf, model, withTrainable(ts), xb, centeredInit), yb);
-    const valueAndGrads = (ts: Tensor[], xb: Tensor, yb: Tensor) => tf.valueAndGrads((...a: Tensor[]) => lossAt(a, xb, yb))(ts);
+    const predict = (params: Record<string, Tensor>, xx: Tensor) =>
+      mode === 'linearized' ? linearPredict(tf, model, init, params, xx).f : mlpPredict(tf, model, params, xx, centeredInit);
+    const valueAndGrads = (ts: Tensor[], xb: Tensor, yb: Tensor) => {
+      const r = mode === 'linearized'
+        ? linearLossAndGrads(tf, model, init, withTrainable(ts), xb, yb, lossName)
+        : mlpLossAndGrads(tf, model, withTrainable(ts), xb, yb, lossName, centeredInit);
+      return { value: r.value, grads: trainable.map((nm) => r.grads[nm]) };
+    };
 
     if (opt.type === 'momentum') state = [trainable.map((nm) => tf.zerosLike(w[nm]))];
     if (opt.type === 'adam') state = [trainable.map((nm) => tf.zerosLike(w[nm])), trainable.map((nm) => tf.zerosLike(w[nm]))];
@@ -216,12 +243,12 @@ export async function trainMlp(
       const ts = trainable.map((nm) => w[nm]);
       const vals = tf.tidy(() => {
         const out: Record<string, Tensor> = {};
-        const f = mlpPredict(tf, model, w, x, centeredInit);
+        const f = predict(w, x);
         out.loss = lossOf(tf, lossName, f, Y);
         const acc = (ff: Tensor, yy: Tensor) => tf.mean(tf.cast(tf.equal(tf.argMax(ff, 1), tf.argMax(yy, 1)), 'float32'));
         if (lossName === 'cross_entropy') out.accuracy = acc(f, Y);
         if (xVal && Yv) {
-          const fv = mlpPredict(tf, model, w, xVal, centeredInit);
+          const fv = predict(w, xVal);
           out.val_loss = lossOf(tf, lossName, fv, Yv);
           if (lossName === 'cross_entropy') out.val_accuracy = acc(fv, Yv);
         }

@@ -5,7 +5,7 @@
 import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import type { TF } from '../../core/operator/index.js';
 import { OperatorError } from '../../core/operator/index.js';
-import { mlpForward, type MlpModel } from '../model/mlp-lib.js';
+import { activationGrad, mlpBackward, mlpForward, type ForwardResult, type MlpModel } from '../model/mlp-lib.js';
 import { Rng } from '../model/rng.js';
 
 export type LossName = 'mse' | 'cross_entropy';
@@ -17,6 +17,45 @@ export type LossName = 'mse' | 'cross_entropy';
 export function lossOf(tf: TF, loss: LossName, f: Tensor, y: Tensor): Scalar {
   if (loss === 'mse') return tf.mul(0.5, tf.mean(tf.sum(tf.square(tf.sub(f, y)), 1))) as Scalar;
   return tf.neg(tf.mean(tf.sum(tf.mul(y, tf.logSoftmax(f)), 1))) as Scalar;
+}
+
+/**
+ * The loss and its gradient dL/df (by hand): mse (f − y)/N; cross_entropy ((Σ_k y_k)·softmax(f) − y)/N.
+ */
+export function lossAndGradF(tf: TF, loss: LossName, f: Tensor, y: Tensor): { value: Scalar; dF: Tensor2D } {
+  const n = f.shape[0];
+  if (loss === 'mse') {
+    const r = tf.sub(f, y);
+    return { value: tf.mul(0.5, tf.mean(tf.sum(tf.square(r), 1))) as Scalar, dF: tf.div(r, n) as Tensor2D };
+  }
+  const ls = tf.logSoftmax(f);
+  return {
+    value: tf.neg(tf.mean(tf.sum(tf.mul(y, ls), 1))) as Scalar,
+    dF: tf.div(tf.sub(tf.mul(tf.exp(ls), tf.sum(y, 1, true)), y), n) as Tensor2D,
+  };
+}
+
+/**
+ * Loss of an MLP on (x, y) and its gradient with respect to every raw parameter (hand backprop).
+ * `init` are the initial parameters of a centered model. Synchronous; call inside tf.tidy.
+ */
+export function mlpLossAndGrads(
+  tf: TF,
+  model: MlpModel,
+  params: Record<string, Tensor>,
+  x: Tensor,
+  y: Tensor,
+  loss: LossName,
+  init?: Record<string, Tensor>,
+): { value: Scalar; grads: Record<string, Tensor> } {
+  const fwd = mlpForward(tf, model, params, x);
+  let f: Tensor = fwd.out;
+  if (model.centered) {
+    if (!init) throw new OperatorError('missing_init', 'a centered model needs its initial parameters');
+    f = tf.sub(f, mlpForward(tf, model, init, x).out);
+  }
+  const { value, dF } = lossAndGradF(tf, loss, f, y);
+  return { value, grads: mlpBackward(tf, model, params, fwd, dF).grads };
 }
 
 /** Labels as float targets: int32 [n] class labels become one-hot [n, k]; float [n] becomes [n, 1]. */
@@ -53,27 +92,89 @@ export async function allFinite(tf: TF, ts: Tensor[]): Promise<boolean> {
 }
 
 /**
- * Empirical NTK of an MLP on x (trace over outputs), Θ_ij = Σ_k Σ_θ ∂f_ik/∂θ·∂f_jk/∂θ over the
- * `trainable` raw parameters, from per-layer factors: ∂f/∂w_l = m_l·h_l ⊗ δ_l and ∂f/∂b_l = m_b·δ_l,
- * δ_l = ∂f/∂z_l obtained as gradients with respect to zero shifts of the pre-activations (one
- * backward pass per output, all points at once). Synchronous; call inside tf.tidy.
+ * Empirical NTK of an MLP (trace over outputs), Θ(x, x2)_ij = Σ_k Σ_θ c_θ·∂f_k(x_i)/∂θ·∂f_k(x2_j)/∂θ over the
+ * `trainable` raw parameters with weights c_θ (default 1; learning rates give the NTK that governs GD), from
+ * per-layer factors: ∂f/∂w_l = m_l·h_l ⊗ δ_l and ∂f/∂b_l = m_b·δ_l, δ_l = ∂f/∂z_l by one hand backward pass
+ * per output for all points at once. x2 defaults to x. Synchronous; call inside tf.tidy.
  */
-export function mlpNtk(tf: TF, model: MlpModel, params: Record<string, Tensor>, x: Tensor2D, trainable: Set<string>): Tensor2D {
-  const n = x.shape[0];
+export function mlpNtk(
+  tf: TF,
+  model: MlpModel,
+  params: Record<string, Tensor>,
+  x: Tensor2D,
+  trainable: Set<string>,
+  opts: { x2?: Tensor2D; weights?: Record<string, number> } = {},
+): Tensor2D {
   const k = model.widths[model.widths.length - 1];
-  const shifts = model.layers.map((l) => tf.zeros([n, l.fan_out]));
-  const fwd = mlpForward(tf, model, params, x);
-  const grams = fwd.inputs.map((h) => tf.matMul(h, h, false, true));
-  let theta: Tensor = tf.zeros([n, n]);
-  for (let o = 0; o < k; o++) {
-    const deltas = tf.grads((...s: Tensor[]) => tf.sum(tf.slice(mlpForward(tf, model, params, x, s).out, [0, o], [n, 1])))(shifts);
-    model.layers.forEach((layer, l) => {
-      const dd = tf.matMul(deltas[l], deltas[l], false, true);
-      if (trainable.has(layer.weight)) theta = tf.add(theta, tf.mul(tf.mul(grams[l], dd), layer.multiplier ** 2));
-      if (layer.bias && trainable.has(layer.bias)) theta = tf.add(theta, tf.mul(dd, layer.bias_multiplier ** 2));
-    });
-  }
+  const sides = [x, opts.x2 ?? x].map((xx) => {
+    const n = xx.shape[0];
+    const fwd = mlpForward(tf, model, params, xx);
+    const deltas: Tensor2D[][] = [];
+    for (let o = 0; o < k; o++) {
+      const e = new Float32Array(n * k);
+      for (let i = 0; i < n; i++) e[i * k + o] = 1;
+      deltas.push(mlpBackward(tf, model, params, fwd, tf.tensor2d(e, [n, k])).deltas);
+    }
+    return { fwd, deltas };
+  });
+  const [a, b] = sides;
+  const c = (nm: string) => opts.weights?.[nm] ?? 1;
+  let theta: Tensor = tf.zeros([x.shape[0], (opts.x2 ?? x).shape[0]]);
+  model.layers.forEach((layer, l) => {
+    const gram = tf.matMul(a.fwd.inputs[l], b.fwd.inputs[l], false, true);
+    for (let o = 0; o < k; o++) {
+      const dd = tf.matMul(a.deltas[o][l], b.deltas[o][l], false, true);
+      if (trainable.has(layer.weight)) theta = tf.add(theta, tf.mul(tf.mul(gram, dd), layer.multiplier ** 2 * c(layer.weight)));
+      if (layer.bias && trainable.has(layer.bias)) theta = tf.add(theta, tf.mul(dd, layer.bias_multiplier ** 2 * c(layer.bias)));
+    }
+  });
   return theta as Tensor2D;
+}
+
+/**
+ * Jacobian-vector product of an MLP at the parameters of `fwd` (forward mode): the tangent of
+ * f = α·z_L along parameter directions `dParams` (missing names: zero), by
+ * ż_l = ḣ_l·(m_l w_l) + h_l·(m_l ẇ_l) + m_b·ḃ_l,  ḣ_{l+1} = φ′(z_l) ⊙ ż_l,  ḣ_0 = 0.
+ */
+export function mlpJvp(tf: TF, model: MlpModel, params: Record<string, Tensor>, fwd: ForwardResult, dParams: Record<string, Tensor>): Tensor2D {
+  let hdot: Tensor | null = null;
+  let zdot: Tensor = tf.zeros([fwd.out.shape[0], model.widths[model.widths.length - 1]]);
+  model.layers.forEach((layer, l) => {
+    const terms: Tensor[] = [];
+    if (hdot) terms.push(tf.mul(tf.matMul(hdot, params[layer.weight]), layer.multiplier));
+    if (dParams[layer.weight]) terms.push(tf.mul(tf.matMul(fwd.inputs[l], dParams[layer.weight]), layer.multiplier));
+    if (layer.bias && dParams[layer.bias]) terms.push(tf.mul(dParams[layer.bias], layer.bias_multiplier));
+    const shape = [fwd.out.shape[0], layer.fan_out];
+    zdot = terms.length ? tf.addN(terms.map((t) => tf.broadcastTo(t, shape))) : tf.zeros(shape);
+    if (l < model.layers.length - 1) hdot = tf.mul(activationGrad(tf, model.activation, fwd.hidden[l], model.epsilon), zdot);
+  });
+  return tf.mul(zdot, model.output_scale) as Tensor2D;
+}
+
+/**
+ * The first-order Taylor twin around θ₀: f_lin(x; θ) = f(x; θ₀) + J(x; θ₀)(θ − θ₀) (centered: without
+ * f(x; θ₀)); its loss and gradient Jᵀ·dL/df (a backward pass at θ₀). Synchronous; call inside tf.tidy.
+ */
+export function linearPredict(tf: TF, model: MlpModel, init: Record<string, Tensor>, params: Record<string, Tensor>, x: Tensor): { f: Tensor2D; fwd0: ForwardResult } {
+  const fwd0 = mlpForward(tf, model, init, x);
+  const d: Record<string, Tensor> = {};
+  for (const nm of Object.keys(init)) if (params[nm] !== init[nm]) d[nm] = tf.sub(params[nm], init[nm]);
+  const t = mlpJvp(tf, model, init, fwd0, d);
+  return { f: model.centered ? t : (tf.add(fwd0.out, t) as Tensor2D), fwd0 };
+}
+
+export function linearLossAndGrads(
+  tf: TF,
+  model: MlpModel,
+  init: Record<string, Tensor>,
+  params: Record<string, Tensor>,
+  x: Tensor,
+  y: Tensor,
+  loss: LossName,
+): { value: Scalar; grads: Record<string, Tensor> } {
+  const { f, fwd0 } = linearPredict(tf, model, init, params, x);
+  const { value, dF } = lossAndGradF(tf, loss, f, y);
+  return { value, grads: mlpBackward(tf, model, init, fwd0, dF).grads };
 }
 
 export interface PowerIterationOptions {

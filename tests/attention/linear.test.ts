@@ -4,53 +4,8 @@ import { ShapeError } from '../../core/operator/index.js';
 import { linearAttention } from '../../operators/attention/index.js';
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
-import { params, sequence } from '../helpers/dense-reference.js';
-import { call, causalAllowed, dot, makeQkv, refAttention, relErr, tensorsOf, type Qkv } from './reference.js';
-
-/** φ in float64 for one row x (length D), from the formulas. */
-export function phi64(x: number[], map: string, w?: number[][]): number[] {
-  if (map === 'elu') return x.map((z) => (z > 0 ? z + 1 : Math.exp(z)));
-  if (map === 'relu') return x.map((z) => Math.max(z, 0));
-  const d = x.length;
-  const xs = x.map((z) => z / d ** 0.25);
-  const sq = xs.reduce((s, z) => s + z * z, 0) / 2;
-  return w!.map((row) => Math.exp(dot(row, 0, xs, 0, d) - sq) / Math.sqrt(w!.length));
-}
-
-/** Kernelised attention by the O(n²) definition: weights φ(q_i)·φ(k_j) (times c(i,j) when given). */
-export function refKernelised(x: Qkv, map: string, opts: { w?: number[][]; causal?: boolean; eps?: number; c?: (h: number, i: number, j: number) => number } = {}): number[] {
-  const { B, H, Nq, Nk, D, Dv } = x;
-  const out = new Array<number>(B * H * Nq * Dv).fill(0);
-  const row = (a: number[], n: number, b: number, h: number, i: number) => a.slice(((b * H + h) * n + i) * D, ((b * H + h) * n + i + 1) * D);
-  for (let b = 0; b < B; b++)
-    for (let h = 0; h < H; h++) {
-      const fk = Array.from({ length: Nk }, (_, j) => phi64(row(x.k, Nk, b, h, j), map, opts.w));
-      for (let i = 0; i < Nq; i++) {
-        const fq = phi64(row(x.q, Nq, b, h, i), map, opts.w);
-        let den = 0;
-        const num = new Array<number>(Dv).fill(0);
-        for (let j = 0; j < Nk; j++) {
-          if (opts.causal && j > i + Nk - Nq) continue;
-          const a = dot(fq, 0, fk[j], 0, fq.length) * (opts.c ? opts.c(h, i, j) : 1);
-          den += a;
-          for (let c = 0; c < Dv; c++) num[c] += a * x.v[((b * H + h) * Nk + j) * Dv + c];
-        }
-        den += opts.eps ?? 0;
-        for (let c = 0; c < Dv; c++) out[((b * H + h) * Nq + i) * Dv + c] = den === 0 ? 0 : num[c] / den;
-      }
-    }
-  return out;
-}
-
-export function projOf(m: number, d: number, seed: number): number[][] {
-  const s = sequence([m, d], seed).data;
-  // Box–Muller from the uniform sequence gives Gaussian rows (exact float32 values)
-  return Array.from({ length: m }, (_, r) => Array.from({ length: d }, (_, c) => {
-    const u1 = (s[r * d + c] + 2) / 4 + 1e-7;
-    const u2 = (s[(r * d + c + 1) % s.length] + 2) / 4;
-    return Math.fround(Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
-  }));
-}
+import { params } from '../helpers/dense-reference.js';
+import { call, makeQkv, projOf, refAttention, refKernelised, relErr, tensorsOf } from './reference.js';
 
 const meta = (shape: (number | null)[]) => ({ kind: 'tensor' as const, dtype: 'float32' as const, shape });
 const sctx = { node: 'n', op: 'attention.linear', resolvePath: (p: string) => p };
@@ -82,6 +37,18 @@ for (const backend of testBackends()) {
           expect(tf.memory().numTensors).toBe(before);
         });
       }
+    it('causal with Nq > Nk: the first Nq − Nk queries see no key and return 0', async () => {
+      await useBackend(backend);
+      const y = makeQkv(1, 2, 9, 5, 3, 2, 33);
+      const before = tf.memory().numTensors;
+      const t = tensorsOf(y);
+      const { out } = await call(linearAttention, t, params(linearAttention, { causal: true, eps: 0 }), testContext());
+      const got = await out.data();
+      expect(relErr(got, refKernelised(y, 'elu', { causal: true, eps: 0 }))).toBeLessThan(1e-5);
+      expect(Array.from(got.slice(0, 8))).toEqual(new Array(8).fill(0));
+      tf.dispose([t.q, t.k, t.v, out]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
     it('relu with eps = 0 and an all-negative query row returns 0, not NaN', async () => {
       await useBackend(backend);
       const before = tf.memory().numTensors;

@@ -92,3 +92,49 @@ export async function call(op: { run: (...a: any[]) => unknown }, inputs: Record
   if (op.run.constructor.name === 'AsyncFunction') return (await op.run(inputs, p, ctx)) as Record<string, tf.Tensor>;
   return tf.tidy(() => op.run(inputs, p, ctx) as Record<string, tf.Tensor>);
 }
+
+/** φ in float64 for one row x (length D), from the formulas. */
+export function phi64(x: number[], map: string, w?: number[][]): number[] {
+  if (map === 'elu') return x.map((z) => (z > 0 ? z + 1 : Math.exp(z)));
+  if (map === 'relu') return x.map((z) => Math.max(z, 0));
+  const d = x.length;
+  const xs = x.map((z) => z / d ** 0.25);
+  const sq = xs.reduce((s, z) => s + z * z, 0) / 2;
+  return w!.map((row) => Math.exp(dot(row, 0, xs, 0, d) - sq) / Math.sqrt(w!.length));
+}
+
+/** Kernelised attention by the O(n²) definition: weights φ(q_i)·φ(k_j) (times c(i,j) when given). */
+export function refKernelised(x: Qkv, map: string, opts: { w?: number[][]; causal?: boolean; eps?: number; c?: (h: number, i: number, j: number) => number } = {}): number[] {
+  const { B, H, Nq, Nk, D, Dv } = x;
+  const out = new Array<number>(B * H * Nq * Dv).fill(0);
+  const row = (a: number[], n: number, b: number, h: number, i: number) => a.slice(((b * H + h) * n + i) * D, ((b * H + h) * n + i + 1) * D);
+  for (let b = 0; b < B; b++)
+    for (let h = 0; h < H; h++) {
+      const fk = Array.from({ length: Nk }, (_, j) => phi64(row(x.k, Nk, b, h, j), map, opts.w));
+      for (let i = 0; i < Nq; i++) {
+        const fq = phi64(row(x.q, Nq, b, h, i), map, opts.w);
+        let den = 0;
+        const num = new Array<number>(Dv).fill(0);
+        for (let j = 0; j < Nk; j++) {
+          if (opts.causal && j > i + Nk - Nq) continue;
+          const a = dot(fq, 0, fk[j], 0, fq.length) * (opts.c ? opts.c(h, i, j) : 1);
+          den += a;
+          for (let c = 0; c < Dv; c++) num[c] += a * x.v[((b * H + h) * Nk + j) * Dv + c];
+        }
+        den += opts.eps ?? 0;
+        for (let c = 0; c < Dv; c++) out[((b * H + h) * Nq + i) * Dv + c] = den === 0 ? 0 : num[c] / den;
+      }
+    }
+  return out;
+}
+
+export function projOf(m: number, d: number, seed: number): number[][] {
+  const s = sequence([m, d], seed).data;
+  // Box–Muller from the uniform sequence gives Gaussian rows (exact float32 values)
+  return Array.from({ length: m }, (_, r) => Array.from({ length: d }, (_, c) => {
+    const u1 = (s[r * d + c] + 2) / 4 + 1e-7;
+    const u2 = (s[(r * d + c + 1) % s.length] + 2) / 4;
+    return Math.fround(Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2));
+  }));
+}
+

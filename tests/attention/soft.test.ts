@@ -15,7 +15,7 @@ const T = (a: M): M => a[0].map((_, j) => a.map((r) => r[j]));
 function jacobi(a0: M): { w: number[]; v: M } {
   const n = a0.length;
   const a = a0.map((r) => [...r]);
-  const v = a0.map((_, i) => a0.map((_, j) => (i === j ? 1 : 0)));
+  const v: M = a0.map((_, i) => a0.map((_, j) => (i === j ? 1 : 0)));
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p][q] ** 2;
@@ -141,7 +141,7 @@ for (const backend of testBackends()) {
       const before = tf.memory().numTensors;
       const q = tf.tensor(qd, [B, H, N, D]);
       const v = tf.tensor(vd, [B, H, N, Dv]);
-      const err = await softAttention.run({ q, v }, params(softAttention, { num_landmarks: 3, newton_iters: 2 }), testContext()).then(() => null, (e: unknown) => e);
+      const err = await Promise.resolve(softAttention.run({ q, v }, params(softAttention, { num_landmarks: 3, newton_iters: 2 }), testContext())).then(() => null, (e: unknown) => e);
       expect(err).toBeInstanceOf(OperatorError);
       expect((err as OperatorError).code).toBe('not_converged');
       tf.dispose([q, v]);

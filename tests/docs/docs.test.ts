@@ -23,7 +23,7 @@ describe('generated docs and schemas', () => {
     for (const op of ops) expect(md).toContain(`## \`${op.id}\``);
     expect(md).toMatch(/\| `transpose_b` \| boolean \| `false` \|/);
     expect(md).toMatch(/\| `std` \| number \| `1` \| > 0 \|/);
-    expect(md).toContain('{"op":"math.matmul","inputs":{"a":"<node>","b":"<node>"}}');
+    expect(md).toContain('{"op":"math.matmul","inputs":{"a":"<node>","b":"<node>"},"params":{"transpose_b":true}}');
   });
 
   it('the combined schema accepts every graph in graphs/ and rejects a bad param', () => {

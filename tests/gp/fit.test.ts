@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { adam, exact, fit, lbfgsb } from '../../operators/gp/index.js';
+import { adam, exact, fit, hostLmlGrad, lbfgsb } from '../../operators/gp/index.js';
 import { useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
 import { params } from '../helpers/dense-reference.js';
-import { chol, kern, lcg, lmlAt } from './ref.js';
+import { chol, fd, kern, lcg, lmlAt, matrix, type Spec } from './ref.js';
 
 /** Standard normals by Box–Muller from the test LCG. */
 function normals(n: number, seed: number): number[] {
@@ -62,6 +62,25 @@ describe('L-BFGS and Adam (library)', () => {
   });
 });
 
+describe('hostLmlGrad (gp.fit\'s float64 objective)', () => {
+  it('matches the float64 reference LML and central differences for every kernel', () => {
+    const x = matrix(25, 2, 71);
+    const y = x.map(([a, b]) => Math.sin(a) + 0.3 * b);
+    const types: Spec['type'][] = ['rbf', 'matern12', 'matern32', 'matern52', 'linear'];
+    for (const type of types) {
+      for (const ard of [false, true]) {
+        const theta = [...(ard ? [Math.log(0.9), Math.log(1.4)] : [Math.log(1.1)]), Math.log(1.3), Math.log(0.07)];
+        const nl = ard ? 2 : 1;
+        const spec = { type, lengthscale: ard ? theta.slice(0, 2).map(Math.exp) : Math.exp(theta[0]), outputscale: Math.exp(theta[nl]) };
+        const r = hostLmlGrad(x.flat(), 25, 2, y, 1, spec, Math.exp(theta[nl + 1]), 0);
+        expect(Math.abs(r.lml - lmlAt(x, y, type, theta, ard))).toBeLessThan(1e-9);
+        const g = fd((t) => lmlAt(x, y, type, t, ard), theta);
+        g.forEach((gi, i) => expect(Math.abs(r.grad[i] - gi), `${type} ard=${ard} grad ${i}`).toBeLessThan(1e-5 * Math.max(1, Math.abs(gi))));
+      }
+    }
+  });
+});
+
 describe('gp.fit on wasm', () => {
   it('recovers the hyperparameters of data drawn from a known RBF GP; LML within 0.05 of a float64 optimum', async () => {
     await useBackend('wasm');
@@ -81,12 +100,15 @@ describe('gp.fit on wasm', () => {
     expect(ref.v - lmlAt(xs, y, 'rbf', got.map(Math.log), false)).toBeLessThan(0.05);
     // Recovered within a factor 2 of the truth (n = 48 draws of one sample path).
     [truth.lengthscale, truth.outputscale, truth.noise].forEach((v, i) => expect(Math.abs(Math.log(got[i] / v)), `param ${i}: ${got[i]} vs ${v}`).toBeLessThan(Math.log(2)));
-    const info = out.info as { per_restart: unknown[]; best_restart: number };
+    const info = out.info as { per_restart: unknown[]; best_restart: number; objective: string };
     expect(info.per_restart).toHaveLength(4);
+    expect(info.objective).toBe('float64 host');
     (out.lml as tf.Tensor).dispose();
 
     // normalize: un-standardised outputs; fed to gp.exact through 'hyper' they give the same LML.
-    const outN = (await fit.run({ x: tx, y: ty } as never, params(fit, { restarts: 1 }), testContext({ seed: 4 }))) as Record<string, unknown>;
+    // The float32 tensor objective (host_max_n: 0) on the normalised problem.
+    const outN = (await fit.run({ x: tx, y: ty } as never, params(fit, { restarts: 1, host_max_n: 0 }), testContext({ seed: 4 }))) as Record<string, unknown>;
+    expect((outN.info as { objective: string }).objective).toBe('float32 tensors');
     const lmlN = (await (outN.lml as tf.Tensor).data())[0];
     // With normalize the prior mean is mean(y): compare with the float64 optimum of that model.
     const mu = y.reduce((s, v) => s + v, 0) / n;

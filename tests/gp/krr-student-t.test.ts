@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { exact, krr, lgamma, studentT } from '../../operators/gp/index.js';
+import { exact, krr, lgamma, nll, studentT } from '../../operators/gp/index.js';
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
 import { params } from '../helpers/dense-reference.js';
@@ -72,6 +72,7 @@ for (const backend of testBackends()) {
       expect(relErr(await out.mean.data(), mean)).toBeLessThan(2e-3);
       expect(relErr(await out.scale.data(), q.map((v) => ((2 * b + beta) / nu) * v))).toBeLessThan(2e-3);
       expect(relErr(await out.var.data(), q.map((v) => ((2 * b + beta) / (nu - 2)) * v))).toBeLessThan(2e-3);
+      expect(relErr(await out.scale_y.data(), q.map((v) => ((2 * b + beta) / nu) * (v + lam)))).toBeLessThan(2e-3);
       expect((await out.dof.data())[0]).toBe(nu);
       expect(Math.abs((await out.lml.data())[0] - lml) / Math.abs(lml)).toBeLessThan(2e-3);
       // Its mean is the GP mean.
@@ -82,3 +83,28 @@ for (const backend of testBackends()) {
     });
   });
 }
+
+describe('gp.nll', () => {
+  it('Gaussian and Student-t NLL match float64; the t tends to the Gaussian as ν → ∞', async () => {
+    await useBackend('wasm');
+    const before = tf.memory().numTensors;
+    const yv = [0.5, -1, 2, 0.1];
+    const mv = [0.4, -0.5, 1, 0];
+    const vv = [0.1, 0.2, 0.5, 0.05];
+    const t = { y: tf.tensor1d(yv), mean: tf.tensor1d(mv), var: tf.tensor1d(vv) };
+    const g = (await nll.run(t as never, params(nll, { noise: 0.01 }), testContext())) as { nll: tf.Tensor };
+    const wantG = yv.reduce((s, y, i) => s + 0.5 * Math.log(2 * Math.PI * (vv[i] + 0.01)) + (y - mv[i]) ** 2 / (2 * (vv[i] + 0.01)), 0) / 4;
+    expect((await g.nll.data())[0]).toBeCloseTo(wantG, 5);
+    const nu = 5;
+    const dof = tf.scalar(nu);
+    const st = (await nll.run({ ...t, dof } as never, params(nll, {}), testContext())) as { nll: tf.Tensor };
+    const wantT = yv.reduce((s, y, i) => s - lgammaRef((nu + 1) / 2) + lgammaRef(nu / 2) + 0.5 * Math.log(nu * Math.PI * vv[i]) + ((nu + 1) / 2) * Math.log(1 + (y - mv[i]) ** 2 / (nu * vv[i])), 0) / 4;
+    expect((await st.nll.data())[0]).toBeCloseTo(wantT, 5);
+    const big = tf.scalar(1e6);
+    const lim = (await nll.run({ ...t, dof: big } as never, params(nll, {}), testContext())) as { nll: tf.Tensor };
+    const wantLim = yv.reduce((s, y, i) => s + 0.5 * Math.log(2 * Math.PI * vv[i]) + (y - mv[i]) ** 2 / (2 * vv[i]), 0) / 4;
+    expect((await lim.nll.data())[0]).toBeCloseTo(wantLim, 4);
+    tf.dispose([g.nll, st.nll, lim.nll, dof, big, ...Object.values(t)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});

@@ -18,6 +18,17 @@ const graphs = [
   'examples/plugins/softplus-graph.json',
 ];
 const backends = testBackends();
+
+/**
+ * Outputs whose float32 computation amplifies rounding beyond the default atol, and why:
+ * predictions with hyperparameters fitted by L-BFGS (the fit itself runs in float64 on the host,
+ * but the fitted noise makes the float32 solve poorly conditioned).
+ */
+const LOOSER: Record<string, number> = {
+  'graphs/gp-regression.json:mean': 5e-5,
+  'graphs/gp-regression.json:var': 5e-5,
+  'graphs/student-t-ood.json:nll_gp_ml2': 5e-4,
+};
 const results = new Map<string, Map<string, Record<string, StoredValue>>>();
 
 function tensorOf(v: StoredValue): { shape: number[]; data: ArrayLike<number> } {
@@ -56,7 +67,7 @@ describe(`outputs agree across ${backends.join(', ')}${webgpuSkipReason ? ` (web
           // backends (different summation orders). A small quantity formed by cancellation (a
           // relative error of 0.7%) inherits that error in absolute terms, hence the atol.
           const rtol = 2e-5;
-          const atol = 1e-5;
+          const atol = LOOSER[`${file}:${name}`] ?? 1e-5;
           const scale = Math.max(...Array.from(a.data, Math.abs));
           let worst = 0;
           for (let i = 0; i < a.data.length; i++) worst = Math.max(worst, Math.abs(a.data[i] - b.data[i]) - rtol * scale);

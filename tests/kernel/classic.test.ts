@@ -95,6 +95,8 @@ for (const backend of testBackends()) {
     });
 
     it('every kernel (scalar and ARD lengthscales) matches its float64 reference, symmetric and not', async () => {
+      // webgpu (Dawn on lavapipe here) has less accurate atan2/exp/sqrt than wasm/cpu: measured 3.1e-5 (arccos order 2).
+      const tol = backend === 'webgpu' ? 1e-4 : 2e-5;
       const a = tf.tensor2d(X1);
       const b = tf.tensor2d(X2);
       for (const [op, given] of CASES) {
@@ -103,8 +105,8 @@ for (const backend of testBackends()) {
         const sym = await runK(op, a, undefined, given);
         const asym = await runK(op, a, b, given);
         const label = `${op.id} ${JSON.stringify(given)}`;
-        expect(maxRelErr(sym, ref(p, X1, X1)), label).toBeLessThan(2e-5);
-        expect(maxRelErr(asym, ref(p, X1, X2)), label).toBeLessThan(2e-5);
+        expect(maxRelErr(sym, ref(p, X1, X1)), label).toBeLessThan(tol);
+        expect(maxRelErr(asym, ref(p, X1, X2)), label).toBeLessThan(tol);
         const n = X1.length;
         for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) expect(sym[i * n + j], label).toBe(sym[j * n + i]);
         if (['kernel.rbf', 'kernel.matern', 'kernel.periodic'].includes(op.id)) {

@@ -159,12 +159,11 @@ const X2 = rows([3, 3], 4);
 for (const backend of testBackends()) {
   describe(`kernel.empirical_ntk on ${backend}`, () => {
     for (const parameterization of ['ntk', 'standard'] as const) {
-      it(`every activation, ${parameterization}: matches a float64 finite-difference Jacobian (rel ≤ 2e-5), seeded params`, async () => {
+      it(`every activation, ${parameterization}: matches a float64 finite-difference Jacobian (rel ≤ 1e-5), seeded params`, async () => {
         await useBackend(backend);
         const before = tf.memory().numTensors;
         const x1 = tf.tensor2d(X1);
         const x2 = tf.tensor2d(X2);
-        let worst = 0;
         for (const act of backend === 'wasm' ? ACTS : ACTS.filter((_, i) => i % 3 === 0 || act_is_smooth(i))) {
           const layers = net(act);
           const p = params(empiricalNtk, { layers, parameterization, return_params: true });
@@ -175,15 +174,44 @@ for (const backend of testBackends()) {
           const want = ntk64(X1, X2, layers, w, parameterization === 'standard');
           const e1 = maxRelErr(await hostOf(out.ntk as tf.Tensor), want.ntk);
           const e2 = maxRelErr(await hostOf(out.nngp as tf.Tensor), want.nngp);
-          expect(e1, `${act.type} ntk`).toBeLessThan(2e-5);
-          expect(e2, `${act.type} nngp`).toBeLessThan(2e-5);
-          worst = Math.max(worst, e1, e2);
+          expect(e1, `${act.type} ntk`).toBeLessThan(1e-5);
+          expect(e2, `${act.type} nngp`).toBeLessThan(1e-5);
           tf.dispose([out.ntk as tf.Tensor, out.nngp as tf.Tensor, ...Object.values(drawn)]);
         }
         tf.dispose([x1, x2]);
         expect(tf.memory().numTensors).toBe(before);
       });
     }
+
+    it('width 2304 (long contractions) matches the float64 closed form of a one-hidden-layer tanh network', async () => {
+      await useBackend(backend);
+      const before = tf.memory().numTensors;
+      const width = 2304;
+      const layers: Layer[] = [{ type: 'dense', W_std: 1.3, b_std: 0.2, width }, { type: 'tanh' }, { type: 'dense', W_std: 0.8, b_std: 0.5 }];
+      const X = rows([24, 3], 8);
+      const x1 = tf.tensor2d(X);
+      const out = tf.tidy(() => empiricalNtk.run({ x1 }, params(empiricalNtk, { layers, return_params: true }), testContext({ seed: 4 })) as Out);
+      const w = out.params as Record<string, tf.Tensor>;
+      const [W0, b0, W1] = await Promise.all([w.W0.data(), w.b0.data(), w.W1.data()]);
+      // f = c₂·Σ_j v_j tanh(z_j) + β₂b₂, z = c₁·x·W₀ + β₁b₀: Θ = c₂²Σ_j σ_jσ′_j + β₂² + c₂²Σ_j v_j² σ̇_jσ̇′_j (c₁²x·x′ + β₁²).
+      const d = X[0].length;
+      const [c1, b1, c2, b2] = [1.3 / Math.sqrt(d), 0.2, 0.8 / Math.sqrt(width), 0.5];
+      const z = X.map((x) => Array.from({ length: width }, (_, j) => c1 * x.reduce((s, v, i) => s + v * W0[i * width + j], 0) + b1 * b0[j]));
+      const want = X.map((x, a) =>
+        X.map((y, b) => {
+          const xy = c1 * c1 * x.reduce((s, v, i) => s + v * y[i], 0) + b1 * b1;
+          let t = b2 * b2;
+          for (let j = 0; j < width; j++) {
+            const [ta, tb] = [Math.tanh(z[a][j]), Math.tanh(z[b][j])];
+            t += c2 * c2 * (ta * tb + W1[j] ** 2 * (1 - ta * ta) * (1 - tb * tb) * xy);
+          }
+          return t;
+        }),
+      );
+      expect(maxRelErr(await hostOf(out.ntk as tf.Tensor), want)).toBeLessThan(1e-5);
+      tf.dispose([x1, out.ntk as tf.Tensor, out.nngp as tf.Tensor, ...Object.values(w)]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
 
     it('given params are used, x2 absent gives the exactly symmetric kernel of x1, no leaks', async () => {
       await useBackend(backend);
@@ -293,6 +321,55 @@ describe('width 4096, 64 points (wasm)', () => {
     expect(rel, `relative Frobenius error ${rel}`).toBeLessThan(0.05);
     expect(ms, `took ${ms.toFixed(0)} ms`).toBeLessThan(20_000);
     tf.dispose([x, out.ntk as tf.Tensor, out.nngp as tf.Tensor]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
+describe('against kernel.nn (part A), width 2048 (wasm)', () => {
+  it('the empirical NTK (one network) and the NNGP (mean over networks and outputs) approach the analytic kernels', async () => {
+    await useBackend('wasm');
+    const { nn } = await import('../../operators/kernel/nn.js');
+    const before = tf.memory().numTensors;
+    const X = rows([16, 5], 12);
+    const x = tf.tensor2d(X);
+    const hidden: Layer[] = [
+      { type: 'dense', W_std: 1.5, b_std: 0.2, width: 2048 },
+      { type: 'erf' },
+      { type: 'dense', W_std: 1.2, b_std: 0.1, width: 2048 },
+      { type: 'relu' },
+    ];
+    const exact = (await nn.run({ x1: x }, params(nn, { layers: [...hidden, { type: 'dense', W_std: 0.9, b_std: 0.3 }], outputs: ['ntk'] }), testContext())) as Record<string, tf.Tensor>;
+    const T = (await exact.ntk.data()) as Float32Array;
+    const rel = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+      let num = 0;
+      let den = 0;
+      for (let i = 0; i < b.length; i++) {
+        num += (a[i] - b[i]) ** 2;
+        den += b[i] ** 2;
+      }
+      return Math.sqrt(num / den);
+    };
+    // NTK: one network with one output.
+    const one = tf.tidy(() => empiricalNtk.run({ x1: x }, params(empiricalNtk, { layers: [...hidden, { type: 'dense', W_std: 0.9, b_std: 0.3 }] }), testContext({ seed: 1 })) as Out);
+    const eNtk = rel((await (one.ntk as tf.Tensor).data()) as Float32Array, T);
+    // NNGP: f f′ᵀ is one Gaussian draw per output; average 4 one-hidden-layer networks × 512 outputs
+    // (2048 draws: ≈ 3% expected error) against kernel.nn of the same one-hidden-layer stack.
+    const shallow: Layer[] = [{ type: 'dense', W_std: 1.5, b_std: 0.2, width: 2048 }, { type: 'erf' }];
+    const exact1 = (await nn.run({ x1: x }, params(nn, { layers: [...shallow, { type: 'dense', W_std: 0.9, b_std: 0.3 }], outputs: ['nngp'] }), testContext())) as Record<string, tf.Tensor>;
+    const K = (await exact1.nngp.data()) as Float32Array;
+    const mean = new Float64Array(K.length);
+    for (let s = 0; s < 4; s++) {
+      const o = tf.tidy(() => empiricalNtk.run({ x1: x }, params(empiricalNtk, { layers: [...shallow, { type: 'dense', W_std: 0.9, b_std: 0.3, width: 512 }], outputs: ['nngp'] }), testContext({ seed: 10 + s })) as Out);
+      const v = (await (o.nngp as tf.Tensor).data()) as Float32Array;
+      v.forEach((val, i) => (mean[i] += val / 4));
+      expect(o.ntk).toBeUndefined();
+      tf.dispose(o.nngp as tf.Tensor);
+    }
+    const eNngp = rel(mean, K);
+    // Measured 0.058 (seed 1); two hidden layers fluctuate ≈ 2.5/√width.
+    expect(eNtk, `NTK relative Frobenius error ${eNtk}`).toBeLessThan(0.1);
+    expect(eNngp, `NNGP relative Frobenius error ${eNngp}`).toBeLessThan(0.08);
+    tf.dispose([x, one.ntk as tf.Tensor, one.nngp as tf.Tensor, ...Object.values(exact), ...Object.values(exact1)]);
     expect(tf.memory().numTensors).toBe(before);
   });
 });

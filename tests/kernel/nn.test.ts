@@ -208,9 +208,11 @@ for (const backend of testBackends()) {
         const got = await runNn(x, undefined, { layers });
         for (const v of [...got.nngp!, ...got.ntk!]) expect(Number.isFinite(v)).toBe(true);
         const want = refNn(layers, xs, undefined);
-        // 100 layers of float32 rounding near correlation 1: a looser, stated tolerance.
-        expect(maxRelErr(got.nngp!, want.nngp), `nngp W=${wStd}`).toBeLessThan(5e-3);
-        expect(maxRelErr(got.ntk!, want.ntk), `ntk W=${wStd}`).toBeLessThan(5e-3);
+        // 100 layers of float32 rounding near correlation 1: measured 2.0–2.5e-5 on wasm/cpu; webgpu's
+        // (lavapipe) atan2/sqrt are less accurate, so it gets a looser bound.
+        const tol = backend === 'webgpu' ? 5e-3 : 1e-4;
+        expect(maxRelErr(got.nngp!, want.nngp), `nngp W=${wStd}`).toBeLessThan(tol);
+        expect(maxRelErr(got.ntk!, want.ntk), `ntk W=${wStd}`).toBeLessThan(tol);
       }
       tf.dispose(x);
     });

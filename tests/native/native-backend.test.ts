@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activateBackend, probeBackend } from '../../core/run/backends.js';
 import { BINARY_OPS, loadNativeAddon, UNARY_OPS } from '../../core/run/native-addon.js';
-import { broadcastPlan, NATIVE_KERNELS, reduceLayout } from '../../core/run/native-backend.js';
+import { broadcastPlan, NATIVE_KERNELS, reduceLayout, type NativeLinalg } from '../../core/run/native-backend.js';
 
 const probe = await probeBackend('native');
 
@@ -230,6 +230,12 @@ describe.skipIf(!probe.usable)(`native backend${probe.usable ? '' : ` — skippe
         for (const shape of [[7, 5], [], [1], [70001]]) await agree([input(shape, lo, hi)], (x) => call(name, x), 2e-6, 1e-6);
         // NaN and infinities pass through as on cpu (Erf: tfjs's own approximation of erf(±inf) is not exact, so skip it there).
         if (name !== 'Erf') await agree([{ shape: [3], values: Float32Array.from([NaN, Infinity, -Infinity]) }], (x) => call(name, x));
+        // Exp, Sigmoid and Tanh use the addon's own vectorised exp: check its whole range, down to denormals and overflow.
+        if (['Exp', 'Sigmoid', 'Tanh'].includes(name)) {
+          await agree([input([20000], -104, 90)], (x) => call(name, x), 4e-6, 1e-37);
+          await agree([input([20000], -1e-3, 1e-3)], (x) => call(name, x), 4e-6, 1e-37);
+          await agree([{ shape: [6], values: Float32Array.from([88.72, 88.73, -87.3, -103.9, 0, -0]) }], (x) => call(name, x), 4e-6, 1e-37);
+        }
       });
     }
   });
@@ -254,7 +260,7 @@ describe.skipIf(!probe.usable)(`native backend${probe.usable ? '' : ` — skippe
     ];
     for (const [name, fn] of Object.entries(ops)) {
       it(name, async () => {
-        for (const [shape, axis, keepDims] of cases) await agree([input(shape)], (x) => fn(x, axis, keepDims), 1e-5, 1e-5);
+        for (const [shape, axis, keepDims] of cases) await agree([input(shape)], (x) => fn(x, axis ?? undefined, keepDims), 1e-5, 1e-5);
         // NaN anywhere in a row makes that row's max/min/sum NaN, as on cpu.
         const withNaN = { shape: [3, 4], values: Float32Array.from([1, NaN, 3, 4, 5, 6, 7, 8, NaN, 0, 0, 0]) };
         await agree([withNaN], (x) => fn(x, 1));
@@ -312,6 +318,72 @@ describe.skipIf(!probe.usable)(`native backend${probe.usable ? '' : ` — skippe
     }
   });
 
+  describe('linalg hook (LAPACK, float64 inside)', () => {
+    const hook = () => (tf.backend() as { kernelflowLinalg?: NativeLinalg }).kernelflowLinalg;
+    const mm = (a: ArrayLike<number>, b: ArrayLike<number>, n: number, k: number, m: number, ta = false) => {
+      const c = new Float64Array(n * m);
+      for (let i = 0; i < n; i++) for (let p = 0; p < k; p++) {
+        const aip = ta ? a[p * n + i] : a[i * k + p];
+        for (let j = 0; j < m; j++) c[i * m + j] += aip * b[p * m + j];
+      }
+      return c;
+    };
+    const spd = (n: number) => {
+      const g = seeded(n * n, 77);
+      const a = Float32Array.from(mm(g, g, n, n, n, true)); // GᵀG
+      for (let i = 0; i < n; i++) a[i * n + i] += n;
+      return a;
+    };
+
+    it('is on the native backend only', async () => {
+      await activateBackend('cpu');
+      expect(hook()).toBeUndefined();
+      await activateBackend('native');
+      expect(hook()).toBeDefined();
+    });
+
+    it('cholesky: lower factor with L·Lᵀ = A, and info from potrf for a matrix that is not PD', async () => {
+      await activateBackend('native');
+      const n = 40, a = spd(n);
+      const { l, info } = hook()!.cholesky(a, n);
+      expect(info).toBe(0);
+      for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(l[i * n + j]).toBe(0);
+      const llt = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) for (let p = 0; p < n; p++) llt[i * n + j] += l[i * n + p] * l[j * n + p];
+      expectClose(Array.from(llt), Array.from(a), 1e-6, 1e-5);
+      expect(hook()!.cholesky(Float32Array.from([1, 0, 0, 0, -1, 0, 0, 0, 1]), 3).info).toBe(2);
+    });
+
+    it('solveTriangular: lower/upper × plain/transposed', async () => {
+      await activateBackend('native');
+      const n = 24, m = 5;
+      const { l } = hook()!.cholesky(spd(n), n);
+      const u = new Float32Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) u[i * n + j] = l[j * n + i];
+      const b = seeded(n * m, 78);
+      for (const [t, lower] of [[l, true], [u, false]] as const) {
+        for (const transpose of [false, true]) {
+          const x = hook()!.solveTriangular(t, b, n, m, { lower, transpose });
+          expectClose(Array.from(mm(t, x, n, n, m, transpose)), Array.from(b), 1e-5, 1e-5);
+        }
+      }
+    });
+
+    it('eigh: ascending values, orthonormal vectors, A·V = V·diag(values)', async () => {
+      await activateBackend('native');
+      const n = 30, g = seeded(n * n, 79), a = new Float32Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = (g[i * n + j] + g[j * n + i]) / 2;
+      const { values, vectors, info } = hook()!.eigh(a, n);
+      expect(info).toBe(0);
+      for (let i = 1; i < n; i++) expect(values[i]).toBeGreaterThanOrEqual(values[i - 1]);
+      const av = mm(a, vectors, n, n, n), vd = new Float64Array(n * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) vd[i * n + j] = vectors[i * n + j] * values[j];
+      expectClose(Array.from(av), Array.from(vd), 1e-5, 1e-5);
+      const vtv = mm(vectors, vectors, n, n, n, true);
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) expect(Math.abs(vtv[i * n + j] - (i === j ? 1 : 0))).toBeLessThan(1e-5);
+    });
+  });
+
   it('the addon checks its arguments instead of touching memory it should not', () => {
     const load = loadNativeAddon();
     if (!load.ok) throw new Error(load.reason);
@@ -324,5 +396,8 @@ describe.skipIf(!probe.usable)(`native backend${probe.usable ? '' : ` — skippe
     expect(() => addon.transpose(f(6), f(6), Int32Array.from([2, 3]), Int32Array.from([0, 0]))).toThrow(RangeError);
     expect(() => addon.unary(99, f(3), f(3), 0, 0)).toThrow(RangeError);
     expect(() => addon.unary(0, new Float64Array(3) as unknown as Float32Array, f(3), 0, 0)).toThrow(TypeError);
+    expect(() => addon.potrf(f(8), f(9), 3)).toThrow(RangeError);
+    expect(() => addon.trsm(f(9), f(6), f(5), 3, 2, true, false)).toThrow(RangeError);
+    expect(() => addon.syevd(f(9), f(2), f(9), 3)).toThrow(RangeError);
   });
 });
