@@ -12,6 +12,7 @@ export { matmul } from './math/matmul.js';
 export { mul } from './math/mul.js';
 export { reduce } from './math/reduce.js';
 export { scale } from './math/scale.js';
+export { stack } from './math/stack.js';
 export { sub } from './math/sub.js';
 export { transpose } from './math/transpose.js';
 export { mse } from './metric/mse.js';
