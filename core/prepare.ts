@@ -11,7 +11,7 @@ import { buildDag, type Dag } from './graph/build-dag.js';
 import type { JsonValue } from './operator/values.js';
 import { collectOperators, loadPlugin, PluginError, type LoadedPlugin } from './operator/plugins.js';
 import { OperatorDefinitionError, OperatorRegistry } from './operator/registry.js';
-import { planGraph, type Plan } from './plan/plan-graph.js';
+import { paramRefKeys, planGraph, type Plan } from './plan/plan-graph.js';
 
 export interface PrepareOptions {
   sets?: Record<string, JsonValue>;
@@ -26,6 +26,11 @@ export interface PrepareOptions {
   dataDirs?: string[];
   /** A registry to add to (tests, API users with their own operators). */
   registry?: OperatorRegistry;
+  /**
+   * Looks up an upstream json value by `inputKey` (e.g. in the cache), so that nodes with `$from`
+   * params are shape-checked at plan time when their inputs are already computed.
+   */
+  lookupJson?: (inputKey: string) => Promise<JsonValue | undefined>;
 }
 
 export interface Prepared {
@@ -59,7 +64,17 @@ export async function prepareGraph(source: string | object, options: PrepareOpti
   if (diagnostics.length) throw new GraphError(diagnostics);
   try {
     const dag = buildDag(graph, registry, { opaqueUnknownOps: options.noPlugins === true && graph.plugins.length > 0 });
-    const plan = planGraph(dag, { backend: options.backend ?? 'wasm', dataDirs: options.dataDirs });
+    const planOptions = { backend: options.backend ?? 'wasm', dataDirs: options.dataDirs };
+    let plan = planGraph(dag, planOptions);
+    const wanted = options.lookupJson ? paramRefKeys(plan) : [];
+    if (wanted.length) {
+      const knownValues = new Map<string, JsonValue>();
+      for (const k of wanted) {
+        const v = await options.lookupJson!(k);
+        if (v !== undefined) knownValues.set(k, v);
+      }
+      if (knownValues.size) plan = planGraph(dag, { ...planOptions, knownValues });
+    }
     return { graph, registry, plugins, dag, plan };
   } catch (err) {
     if (err instanceof GraphError && graph.blocks.length) throw new GraphError(attributeToBlocks(err.diagnostics, graph));

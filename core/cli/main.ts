@@ -75,11 +75,18 @@ export function buildProgram(): Command {
     .action(async (file: string, o) => {
       const cache = o.cache === false ? undefined : new Cache({ memoryBytes: 0, dir: cacheDirOf(o) });
       // Cache keys include the backend; for 'auto' use what the last run of this graph used.
-      let prepared = await prepareGraph(file, { ...prepareOptions(o), backend: o.backend === 'auto' ? 'wasm' : o.backend });
+      // `$from` params whose upstream results are cached are checked with their values.
+      const lookupJson = cache ? async (inputKey: string) => {
+        const [key, port] = inputKey.split('#');
+        const hit = await cache.get(key);
+        const v = hit?.result[port];
+        return v?.kind === 'json' ? v.json : undefined;
+      } : undefined;
+      let prepared = await prepareGraph(file, { ...prepareOptions(o), backend: o.backend === 'auto' ? 'wasm' : o.backend, lookupJson });
       const { graphRecordName } = await import('../run/graph-record.js');
       const previous = (await cache?.readRecord(graphRecordName(prepared.graph))) as unknown as (PreviousRun & { backend: string }) | undefined;
       if (o.backend === 'auto' && previous && previous.backend !== prepared.plan.backend) {
-        prepared = await prepareGraph(file, { ...prepareOptions(o), backend: previous.backend, registry: prepared.registry });
+        prepared = await prepareGraph(file, { ...prepareOptions(o), backend: previous.backend, registry: prepared.registry, lookupJson });
       }
       for (const p of prepared.plugins) process.stderr.write(`loaded plugin ${p.file} (${p.operators.join(', ')})\n`);
       const full = planReport(prepared.plan, cache?.disk ? (key) => existsSync(cache.disk!.entryPath(key)) : undefined, previous);

@@ -8,13 +8,17 @@ import type { Dag, DagNode } from '../graph/build-dag.js';
 import type { Ref } from '../graph/reference.js';
 import { ParamError, ShapeError } from '../operator/errors.js';
 import { portDTypes, type DType, type Port, type Shape, type TensorPort } from '../operator/ports.js';
-import type { Meta, TensorMeta } from '../operator/values.js';
+import type { JsonValue, Meta, TensorMeta } from '../operator/values.js';
 import { formatShape } from '../operator/values.js';
 import type { PathResolver } from './sandbox.js';
 
 export type OutputMetas = Record<string, Meta>;
 
-export function inferShapes(dag: Dag, resolvePath: PathResolver): { metas: Map<string, OutputMetas>; diagnostics: Diagnostic[] } {
+export function inferShapes(
+  dag: Dag,
+  resolvePath: PathResolver,
+  knownParams: (node: DagNode) => Record<string, JsonValue> | undefined = () => undefined,
+): { metas: Map<string, OutputMetas>; diagnostics: Diagnostic[] } {
   const metas = new Map<string, OutputMetas>();
   const diagnostics: Diagnostic[] = [];
   const file = dag.graph.file;
@@ -37,11 +41,12 @@ export function inferShapes(dag: Dag, resolvePath: PathResolver): { metas: Map<s
       }
     }
     let inferred: Record<string, unknown> = {};
-    // Params that come from upstream results are known only at run time: check there.
-    if (node.paramRefs.length) checkable = false;
+    // Params that come from upstream results: checked now when their values are cached, else at run time.
+    const params = node.paramRefs.length ? knownParams(node) : node.params;
+    if (!params) checkable = false;
     if (checkable && node.op.shape) {
       try {
-        inferred = node.op.shape(inputs, node.params, { node: id, op: node.op.id, resolvePath }) ?? {};
+        inferred = node.op.shape(inputs, params, { node: id, op: node.op.id, resolvePath }) ?? {};
       } catch (err) {
         if (err instanceof ShapeError) report('shape', err.pointer, err.message);
         else if (err instanceof ParamError) report('params', err.pointer, err.message);

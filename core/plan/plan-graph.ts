@@ -3,6 +3,8 @@
  * before any tensor exists. Throws GraphError with every shape problem at once.
  */
 import { GraphError, pointer, type Diagnostic } from '../diagnostics.js';
+import { substituteParamRefs } from '../graph/param-refs.js';
+import type { JsonValue } from '../operator/values.js';
 import type { Dag, DagNode } from '../graph/build-dag.js';
 import { ParamError } from '../operator/errors.js';
 import { bytesPerElement, sizeOf, type Meta } from '../operator/values.js';
@@ -39,37 +41,67 @@ export interface Plan {
 export interface PlanOptions {
   backend: string;
   dataDirs?: string[];
+  /** Values of upstream json outputs already known (e.g. cached), by `inputKey(key, port)`. */
+  knownValues?: Map<string, JsonValue>;
 }
 
 export function planGraph(dag: Dag, options: PlanOptions): Plan {
   const resolvePath = makePathResolver(dag.graph.dir, options.dataDirs);
-  const { metas, diagnostics } = inferShapes(dag, resolvePath);
-  diagnostics.push(...checkBlockInputs(dag.graph, dag, metas));
+  const diagnostics: Diagnostic[] = [];
+  // Keys first: they depend on params and upstream keys only, and shape inference may need them to
+  // find the cached values of `$from` params.
+  const keys = new Map<string, { seed: number; parts: KeyParts; key: string; note?: string }>();
+  for (const id of dag.order) {
+    const node = dag.nodes.get(id)!;
+    const seed = nodeSeed(dag.graph.seed, id);
+    const { parts, note } = keyParts(node, seed, options.backend, keys, resolvePath, diagnostics, dag.graph.file);
+    keys.set(id, { seed, parts, key: cacheKey(parts), note });
+  }
+  const known = (node: DagNode) => resolveKnownParamRefs(node, keys, options.knownValues);
+  const inferred = inferShapes(dag, resolvePath, known);
+  diagnostics.push(...inferred.diagnostics, ...checkBlockInputs(dag.graph, dag, inferred.metas));
   const nodes = new Map<string, PlanNode>();
   let knownBytes = 0;
   let unknownBytesNodes = 0;
   for (const id of dag.order) {
     const node = dag.nodes.get(id)!;
-    const seed = nodeSeed(dag.graph.seed, id);
-    const { parts, note } = keyParts(node, seed, options.backend, nodes, resolvePath, diagnostics, dag.graph.file);
-    const outputs = metas.get(id)!;
+    const { seed, parts, key, note } = keys.get(id)!;
+    const outputs = inferred.metas.get(id)!;
     const bytes = outputBytes(outputs);
     if (bytes === undefined) unknownBytesNodes++;
     else knownBytes += bytes;
-    const deferredNote = node.paramRefs.length
-      ? `shapes and params checked at run time: ${node.paramRefs.map((r) => `${r.pointer.slice(1)} ← ${r.text}`).join(', ')}`
-      : undefined;
-    nodes.set(id, { ...node, seed, key: cacheKey(parts), keyParts: parts, outputs, bytes, keyNote: note, deferredNote });
+    const refs = node.paramRefs.map((r) => `${r.pointer.slice(1)} ← ${r.text}`).join(', ');
+    const deferredNote = !node.paramRefs.length ? undefined : known(node)
+      ? `shapes checked with the cached values of ${refs}`
+      : `shapes and params checked at run time: ${refs}`;
+    nodes.set(id, { ...node, seed, key, keyParts: parts, outputs, bytes, keyNote: note, deferredNote });
   }
   if (diagnostics.length) throw new GraphError(diagnostics);
   return { dag, nodes, order: dag.order, backend: options.backend, resolvePath, knownBytes, unknownBytesNodes };
+}
+
+/** The node's params with its `$from` values filled in, when every one is known (cached upstream). */
+function resolveKnownParamRefs(node: DagNode, keys: Map<string, { key: string }>, knownValues: Map<string, JsonValue> | undefined): Record<string, JsonValue> | undefined {
+  if (!node.paramRefs.length || !knownValues) return undefined;
+  const values: Array<{ path: Array<string | number>; value: JsonValue }> = [];
+  for (const r of node.paramRefs) {
+    const value = r.ref ? knownValues.get(inputKey(keys.get(r.ref.node)!.key, r.ref.port)) : undefined;
+    if (value === undefined) return undefined;
+    values.push({ path: r.path, value });
+  }
+  return substituteParamRefs(node.params, values);
+}
+
+/** The `inputKey`s of every `$from` value in the plan: what a caller may look up in a cache. */
+export function paramRefKeys(plan: Plan): string[] {
+  return [...plan.nodes.values()].flatMap((n) => n.paramRefs.filter((r) => r.ref).map((r) => inputKey(plan.nodes.get(r.ref!.node)!.key, r.ref!.port)));
 }
 
 function keyParts(
   node: DagNode,
   seed: number,
   backend: string,
-  planned: Map<string, PlanNode>,
+  planned: Map<string, { key: string }>,
   resolvePath: PathResolver,
   diagnostics: Diagnostic[],
   file: string,

@@ -72,6 +72,33 @@ describe('$from params', () => {
     expect(other.out).toEqual([5, 10, 15]);
   });
 
+  it('plan checks shapes with the value when the upstream result is cached', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'kf-from-plan-'));
+    const { Cache } = await import('../../core/index.js');
+    const cache = new Cache({ memoryBytes: 0, dir });
+    const g = {
+      kernelflow: '1',
+      nodes: {
+        t: { op: 'data.constant', params: { value: [1, 2, 3] } },
+        fit: { op: 'test.json_sum', inputs: { x: 't' } },
+        x: { op: 'data.normal', params: { shape: [2, 2], std: { $from: 'fit' } } },
+      },
+      outputs: { x: 'x' },
+    };
+    const lookupJson = async (inputKey: string) => {
+      const [key, port] = inputKey.split('#');
+      const v = (await cache.get(key))?.result[port];
+      return v?.kind === 'json' ? v.json : undefined;
+    };
+    const before = await prepareGraph(g, { registry, lookupJson });
+    expect(before.plan.nodes.get('x')!.deferredNote).toMatch(/checked at run time/);
+    expect(before.plan.nodes.get('x')!.outputs.out).toEqual({ kind: 'tensor', dtype: 'float32' });
+    (await runGraph(g, { backend: 'wasm', registry, cache }).result).dispose();
+    const after = await prepareGraph(g, { registry, lookupJson });
+    expect(after.plan.nodes.get('x')!.deferredNote).toMatch(/checked with the cached values of params\/std ← fit/);
+    expect(after.plan.nodes.get('x')!.outputs.out).toEqual({ kind: 'tensor', dtype: 'float32', shape: [2, 2] });
+  });
+
   it('a resolved value that breaks the params schema fails the node at run time, naming the param', async () => {
     const r = await runGraph({
       kernelflow: '1',
