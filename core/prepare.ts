@@ -17,6 +17,8 @@ export interface PrepareOptions {
   sets?: Record<string, JsonValue>;
   /** Overrides the graph's seed. */
   seed?: number;
+  /** A named set of param overrides from the graph's `variants`. */
+  variant?: string;
   /** Extra plugin modules (CLI `--plugin`), resolved against the working directory. */
   plugins?: string[];
   /** Do not load the graph's plugins (validate --no-plugins): their nodes are checked only for wiring. */
@@ -43,7 +45,7 @@ export interface Prepared {
 
 /** A graph file path, or a graph document object. Throws GraphError listing every problem. */
 export async function prepareGraph(source: string | object, options: PrepareOptions = {}): Promise<Prepared> {
-  const load = { sets: options.sets, seed: options.seed };
+  const load = { sets: options.sets, seed: options.seed, variant: options.variant };
   const graph = typeof source === 'string' ? loadGraphFile(source, load) : resolveGraph(source, load);
   const registry = options.registry ?? (await createRegistry());
   const diagnostics: Diagnostic[] = [];

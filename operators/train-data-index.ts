@@ -1,9 +1,10 @@
 /**
  * The metric and data operators of the training family (issue 7), exported for registration:
- * metric.accuracy, metric.crossing, data.teacher_student, data.sinusoid, data.modular, data.split, data.mnist.
+ * metric.accuracy, metric.crossing, metric.last, data.teacher_student, data.sinusoid, data.modular, data.split, data.mnist.
  */
 export { accuracy } from './metric/accuracy.js';
 export { crossing } from './metric/crossing.js';
+export { last } from './metric/last.js';
 export { teacherStudent } from './data/teacher_student.js';
 export { sinusoid } from './data/sinusoid.js';
 export { modular } from './data/modular.js';

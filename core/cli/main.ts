@@ -33,8 +33,8 @@ function setsOf(values: string[]): Record<string, JsonValue> {
   return sets;
 }
 
-function prepareOptions(o: { set: string[]; plugin: string[]; dataDir: string[]; plugins?: boolean }): PrepareOptions {
-  return { sets: setsOf(o.set), plugins: o.plugin, dataDirs: o.dataDir, noPlugins: o.plugins === false };
+function prepareOptions(o: { set: string[]; plugin: string[]; dataDir: string[]; plugins?: boolean; variant?: string }): PrepareOptions {
+  return { sets: setsOf(o.set), plugins: o.plugin, dataDirs: o.dataDir, noPlugins: o.plugins === false, variant: o.variant };
 }
 
 function cacheDirOf(o: { cacheDir?: string }): string {
@@ -47,6 +47,7 @@ function graphCommand(program: Command, name: string, description: string): Comm
     .description(description)
     .argument('<graph>', 'graph file (.json)')
     .option('--set <name=value>', 'override a graph param (value parsed as JSON, else a string); repeatable', collect, [])
+    .option('--variant <name>', 'apply one of the graph\'s named param sets (e.g. ci) before any --set')
     .option('--plugin <module>', 'load an extra plugin module; repeatable', collect, [])
     .option('--data-dir <dir>', 'another folder data.load may read from; repeatable', collect, []);
 }
@@ -145,7 +146,7 @@ export function buildProgram(): Command {
       (await import('@tensorflow/tfjs-core')).env().set('PROD', true); // no tfjs console banners
       const { parseGridArg } = await import('../sweep/grid.js');
       const { loadGraphFile } = await import('../document/load-graph.js');
-      const graph = loadGraphFile(file, { sets: setsOf(o.set) });
+      const graph = loadGraphFile(file, { sets: setsOf(o.set), variant: o.variant });
       const grid: Record<string, JsonValue[]> = { ...(graph.sweep?.grid ?? {}) };
       for (const text of o.grid as string[]) {
         const { name, values } = parseGridArg(text);
@@ -158,7 +159,7 @@ export function buildProgram(): Command {
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
       const result = await runSweep(file, {
-        grid, out, jobs, sets: setsOf(o.set), collect: o.collect.length ? o.collect : graph.sweep?.collect,
+        grid, out, jobs, sets: setsOf(o.set), variant: o.variant, collect: o.collect.length ? o.collect : graph.sweep?.collect,
         backend: o.backend, cacheDir: o.cache === false ? null : cacheDirOf(o), dataDirs: o.dataDir, plugins: o.plugin, signal: controller.signal,
         onPoint: (p, done, total) => {
           const coords = Object.entries(p.coords).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');

@@ -27,6 +27,7 @@ export interface GraphDocument {
   description?: string;
   seed?: number;
   params?: Record<string, JsonValue>;
+  variants?: Record<string, Record<string, JsonValue>>;
   plugins?: string[];
   nodes: Record<string, NodeDocument>;
   outputs?: Record<string, string>;
@@ -48,8 +49,10 @@ export interface ResolvedGraph {
   name: string;
   description?: string;
   seed: number;
-  /** Graph params after `--set` overrides. */
+  /** Graph params after the variant's and `--set` overrides. */
   params: Record<string, JsonValue>;
+  /** The variant applied, if any. */
+  variant?: string;
   plugins: string[];
   nodes: Record<string, NodeDocument & { params: Record<string, JsonValue>; inputs: Record<string, string | string[]> }>;
   outputs: Record<string, string>;

@@ -18,6 +18,8 @@ export interface LoadOptions {
   sets?: Record<string, JsonValue>;
   /** Overrides the graph's seed (a sweep's seed axis). */
   seed?: number;
+  /** A named set of param overrides from the graph's `variants` (applied before `sets`). */
+  variant?: string;
   /** The file name to report in diagnostics ('<inline>' for graphs given as objects). */
   file?: string;
   /** The folder relative paths resolve against (default: the file's folder, else the cwd). */
@@ -56,7 +58,18 @@ export function resolveGraph(document: unknown, options: LoadOptions = {}): Reso
     throw new GraphError(diagnostics);
   }
   const g = doc as unknown as GraphDocument;
-  const { params, diagnostics: setIssues } = applySets(g.params ?? {}, options.sets ?? {}, file, options.asBlock ? 'block' : 'cli');
+  let base = g.params ?? {};
+  if (options.variant !== undefined) {
+    const variant = g.variants?.[options.variant];
+    if (!variant) {
+      const names = Object.keys(g.variants ?? {});
+      throw new GraphError([{ code: 'unknown_variant', file, pointer: '/variants', message: `no variant '${options.variant}' (variants: ${names.join(', ') || 'none'})` }]);
+    }
+    const applied = applySets(base, variant, file);
+    for (const d of applied.diagnostics) diagnostics.push({ ...d, pointer: pointer('variants', options.variant), message: d.message.replace(/^--set /, `variant ${options.variant}: `) });
+    base = applied.params;
+  }
+  const { params, diagnostics: setIssues } = applySets(base, options.sets ?? {}, file, options.asBlock ? 'block' : 'cli');
   diagnostics.push(...setIssues);
 
   const nodes: ResolvedGraph['nodes'] = {};
@@ -76,6 +89,7 @@ export function resolveGraph(document: unknown, options: LoadOptions = {}): Reso
     name: g.name ?? fileName,
     description: g.description,
     seed: options.seed ?? g.seed ?? 0,
+    variant: options.variant,
     params,
     plugins: g.plugins ?? [],
     nodes,

@@ -41,12 +41,14 @@ export interface PointRunOptions {
   plugins?: string[];
   registry?: OperatorRegistry;
   signal?: AbortSignal;
+  variant?: string;
 }
 
 export async function runPoint(file: string, point: PointSpec, options: PointRunOptions): Promise<PointResult> {
   const { result } = runGraph(file, {
     sets: point.sets,
     seed: point.seed,
+    variant: options.variant,
     backend: options.backend,
     cache: options.cache,
     dataDirs: options.dataDirs,

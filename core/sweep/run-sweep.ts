@@ -32,7 +32,7 @@ export interface SweepResult {
 }
 
 export async function runSweep(file: string, options: SweepOptions): Promise<SweepResult> {
-  const graph = loadGraphFile(file, { sets: options.sets });
+  const graph = loadGraphFile(file, { sets: options.sets, variant: options.variant });
   const gridNames = Object.keys(options.grid);
   const seedIsParam = 'seed' in graph.params;
   const specs: PointSpec[] = gridPoints(options.grid).map((coords) => {
@@ -87,7 +87,7 @@ async function runInWorkers(file: string, todo: PointSpec[], options: SweepOptio
   const built = path.join(here, 'sweep-worker.js');
   const entry = existsSync(built) ? built : path.join(here, 'sweep-worker.ts');
   const execArgv = entry.endsWith('.ts') ? ['--import', 'tsx'] : [];
-  const pointOptions: PointRunOptions = { backend: options.backend, collect: options.collect, dataDirs: options.dataDirs, plugins: options.plugins, cache: { dir: options.cacheDir, memoryBytes: options.memoryBytes ?? 64e6 } };
+  const pointOptions: PointRunOptions = { variant: options.variant, backend: options.backend, collect: options.collect, dataDirs: options.dataDirs, plugins: options.plugins, cache: { dir: options.cacheDir, memoryBytes: options.memoryBytes ?? 64e6 } };
   const queue = [...todo];
   const workers = Array.from({ length: Math.min(options.jobs!, Math.max(1, queue.length)) }, () => new Worker(entry, { workerData: { file, options: pointOptions }, execArgv }));
   await Promise.all(workers.map((worker) => new Promise<void>((resolve, reject) => {

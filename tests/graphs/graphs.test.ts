@@ -20,28 +20,49 @@ const graphs = [
 const backends = testBackends();
 
 /**
- * Outputs whose float32 computation amplifies rounding beyond the default atol, and why:
- * predictions with hyperparameters fitted by L-BFGS (the fit itself runs in float64 on the host,
- * but the fitted noise makes the float32 solve poorly conditioned).
+ * Outputs whose float32 computation amplifies rounding beyond the default atol, and why. GP
+ * predictions with hyperparameters fitted by L-BFGS: the fit itself runs in float64 on the host,
+ * but the fitted noise makes the float32 solve poorly conditioned.
  */
 const LOOSER: Record<string, number> = {
   'graphs/gp-regression.json:mean': 5e-5,
   'graphs/gp-regression.json:var': 5e-5,
   'graphs/student-t-ood.json:nll_gp_ml2': 5e-4,
+  // SOFT's Newton–Schulz pseudo-inverse (100 iterations) compounds rounding differences.
+  'graphs/attention-zoo.json:soft': 1e-4,
 };
 const results = new Map<string, Map<string, Record<string, StoredValue>>>();
+const full = new Map<string, Record<string, StoredValue>>();
+// Full-size graphs run once, on the fastest backend here; every backend runs the CI-sized variant.
+const fastest = ['native', 'wasm'].find((b) => backends.includes(b)) ?? backends[0];
+const ciVariant = (file: string) => (JSON.parse(readFileSync(file, 'utf8')).variants?.ci ? 'ci' : undefined);
 
 function tensorOf(v: StoredValue): { shape: number[]; data: ArrayLike<number> } {
   if (v.kind !== 'tensor') throw new Error('expected a tensor output');
   return v.tensor;
 }
 
-describe.each(backends)('graphs on %s', (backend) => {
+describe(`graphs at full size on ${fastest}`, () => {
+  for (const file of graphs) {
+    it(`${file} runs, its claims pass, it leaks no tensor`, async () => {
+      await useBackend(fastest);
+      const before = tf.memory().numTensors;
+      const result = await runGraph(file, { backend: fastest as 'wasm', cache: false }).result;
+      expect(result.status, JSON.stringify(result.manifest.nodes)).toBe('ok');
+      for (const claim of result.manifest.claims) expect(claim.pass, `${claim.node}: ${claim.message}`).toBe(true);
+      full.set(file, result.stored);
+      result.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    });
+  }
+});
+
+describe.each(backends)('graphs (their ci variant where they have one) on %s', (backend) => {
   for (const file of graphs) {
     it(`${file} runs, leaks no tensor`, async () => {
       await useBackend(backend);
       const before = tf.memory().numTensors;
-      const result = await runGraph(file, { backend: backend as 'wasm', cache: false }).result;
+      const result = await runGraph(file, { backend: backend as 'wasm', cache: false, variant: ciVariant(file) }).result;
       expect(result.status, JSON.stringify(result.manifest.nodes)).toBe('ok');
       const byBackend = results.get(file) ?? new Map();
       byBackend.set(backend, result.stored);
@@ -60,6 +81,7 @@ describe(`outputs agree across ${backends.join(', ')}${webgpuSkipReason ? ` (web
       for (const backend of backends.slice(1)) {
         const other = byBackend.get(backend)!;
         for (const [name, value] of Object.entries(reference)) {
+          if (value.kind !== 'tensor') continue;
           const a = tensorOf(value);
           const b = tensorOf(other[name]);
           expect(b.shape).toEqual(a.shape);
@@ -79,7 +101,7 @@ describe(`outputs agree across ${backends.join(', ')}${webgpuSkipReason ? ` (web
 });
 
 describe('each graph shows what it claims', () => {
-  const out = (file: string, name: string) => tensorOf(results.get(file)!.get(backends[0])![name]);
+  const out = (file: string, name: string) => tensorOf(full.get(file)![name]);
 
   it('random-projection: distortion matches √((1 + (tr G)²/‖G‖²_F)/k) for the Gram matrix it projects', () => {
     const gram = out('graphs/random-projection.json', 'gram');
