@@ -4,7 +4,7 @@
  * Layout is heads-first: q [B,H,Nq,D], k [B,H,Nk,D], v [B,H,Nk,Dv], out [B,H,Nq,Dv].
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { broadcastShapes, expectDim, expectRank, formatShape, ShapeError, Type } from '../../core/operator/index.js';
+import { broadcastShapes, expectDim, expectRank, formatShape, ShapeError, tensor, Type } from '../../core/operator/index.js';
 import type { Dim, Shape, TensorMeta, TF } from '../../core/operator/index.js';
 
 export const scaleParam = Type.Union([Type.Null(), Type.Number({ exclusiveMinimum: 0 })], {
@@ -118,4 +118,29 @@ export const biasDoc = 'optional additive logit bias broadcastable to [B,H,Nq,Nk
 /** The four dims of a rank-4 tensor (checked statically by the ports). */
 export function dims4(t: Tensor): [number, number, number, number] {
   return t.shape as [number, number, number, number];
+}
+
+/** Ports of the dense (full Nq×Nk weight matrix) variants, softmax and sigmoid. */
+export const denseInputs = {
+  q: tensor({ dtype: 'float32', rank: 4, doc: 'queries [B,H,Nq,D]' }),
+  k: tensor({ dtype: 'float32', rank: 4, doc: 'keys [B,H,Nk,D]' }),
+  v: tensor({ dtype: 'float32', rank: 4, doc: 'values [B,H,Nk,Dv]' }),
+  mask: tensor({ dtype: ['float32', 'int32', 'bool'], optional: true, doc: maskDoc }),
+  bias: tensor({ dtype: 'float32', optional: true, doc: biasDoc }),
+};
+export const denseOutputs = {
+  out: tensor({ dtype: 'float32', doc: '[B,H,Nq,Dv]' }),
+  weights: tensor({ dtype: 'float32', optional: true, doc: '[B,H,Nq,Nk], only with return_weights' }),
+};
+
+/** Shape inference of the dense variants: out [B,H,Nq,Dv], and the weights when asked for. */
+export function denseShape(
+  { q, k, v, mask, bias }: { q: TensorMeta; k: TensorMeta; v: TensorMeta; mask?: TensorMeta; bias?: TensorMeta },
+  p: { return_weights: boolean },
+): { out: Shape; weights?: Shape } {
+  const d = qkvShapes(q, k, v);
+  const full = [d.B, d.H, d.Nq, d.Nk];
+  checkBroadcastTo(mask, full, 'mask');
+  checkBroadcastTo(bias, full, 'bias');
+  return p.return_weights ? { out: [d.B, d.H, d.Nq, d.Dv], weights: full } : { out: [d.B, d.H, d.Nq, d.Dv] };
 }

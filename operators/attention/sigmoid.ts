@@ -1,5 +1,5 @@
-import { defineOperator, tensor, Type } from '../../core/operator/index.js';
-import { allowedOf, dims4, biasDoc, causalParam, checkBroadcastTo, maskDoc, qkvShapes, resolveScale, scaledLogits, scaleParam } from './common.js';
+import { defineOperator, Type } from '../../core/operator/index.js';
+import { allowedOf, dims4, causalParam, resolveScale, scaledLogits, scaleParam, denseInputs, denseOutputs, denseShape } from './common.js';
 
 /** Sigmoid attention (Ramapuram et al., ICLR 2025): elementwise σ instead of a row softmax. */
 export const sigmoidAttention = defineOperator({
@@ -24,24 +24,9 @@ export const sigmoidAttention = defineOperator({
     },
     { additionalProperties: false },
   ),
-  inputs: {
-    q: tensor({ dtype: 'float32', rank: 4, doc: 'queries [B,H,Nq,D]' }),
-    k: tensor({ dtype: 'float32', rank: 4, doc: 'keys [B,H,Nk,D]' }),
-    v: tensor({ dtype: 'float32', rank: 4, doc: 'values [B,H,Nk,Dv]' }),
-    mask: tensor({ dtype: ['float32', 'int32', 'bool'], optional: true, doc: maskDoc }),
-    bias: tensor({ dtype: 'float32', optional: true, doc: biasDoc }),
-  },
-  outputs: {
-    out: tensor({ dtype: 'float32', doc: '[B,H,Nq,Dv]' }),
-    weights: tensor({ dtype: 'float32', optional: true, doc: '[B,H,Nq,Nk], only with return_weights' }),
-  },
-  shape: ({ q, k, v, mask, bias }, p) => {
-    const d = qkvShapes(q, k, v);
-    const full = [d.B, d.H, d.Nq, d.Nk];
-    checkBroadcastTo(mask, full, 'mask');
-    checkBroadcastTo(bias, full, 'bias');
-    return p.return_weights ? { out: [d.B, d.H, d.Nq, d.Dv], weights: full } : { out: [d.B, d.H, d.Nq, d.Dv] };
-  },
+  inputs: denseInputs,
+  outputs: denseOutputs,
+  shape: denseShape,
   run: ({ q, k, v, mask, bias }, p, { tf }) => {
     const [, , nq, dim] = dims4(q);
     const nk = dims4(k)[2];
