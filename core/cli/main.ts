@@ -202,6 +202,21 @@ export function buildProgram(): Command {
       process.stdout.write(renderDag(prepared.dag, o.format as VizFormat, { expand: o.expand === true }));
     });
 
+  program.command('reproduce').description('run a graph again as its manifest records and compare every output bit for bit')
+    .argument('<manifest>', 'manifest.json of an earlier run')
+    .addOption(new Option('--backend <name>', 'backend to use (default: the recorded one)').choices(BACKENDS))
+    .option('--out <dir>', 'where to write the new run (default: a temporary folder)')
+    .action(async (file: string, o) => {
+      const { reproduce } = await import('./reproduce.js');
+      (await import('@tensorflow/tfjs-core')).env().set('PROD', true);
+      const report = await reproduce(file, { backend: o.backend === 'auto' ? undefined : o.backend, out: o.out });
+      if (report.graphChanged) process.stdout.write('note: the graph resolves differently now than when it ran (file or operators changed)\n');
+      for (const r of report.outputs) process.stdout.write(`${r.same ? 'same' : 'DIFFERENT'}  ${r.name}  ${r.recorded?.slice(0, 12) ?? '-'} → ${r.now?.slice(0, 12) ?? '-'}\n`);
+      const bad = report.outputs.filter((r) => !r.same).length;
+      process.stdout.write(bad ? `${bad} of ${report.outputs.length} outputs differ (new run in ${report.outDir})\n` : `all ${report.outputs.length} outputs reproduced bit for bit\n`);
+      process.exitCode = bad || report.graphChanged ? 1 : 0;
+    });
+
   program.command('new-operator').description('write a working operator file and its test, ready for a graph\'s plugins')
     .argument('<id>', 'operator id, family.name')
     .option('--dir <dir>', 'folder to write into', 'plugins')

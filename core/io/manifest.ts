@@ -47,6 +47,8 @@ export interface Manifest {
   kernelflow: string;
   status: 'ok' | 'failed' | 'cancelled';
   graph: { name: string; file: string; sha256: string };
+  /** How the run was asked for, so `kernelflow reproduce` can ask again. */
+  invocation: { file: string; sets: Record<string, JsonValue>; variant?: string; seed?: number };
   params: Record<string, JsonValue>;
   seed: number;
   backend: { name: string; reason: string };

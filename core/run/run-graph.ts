@@ -3,6 +3,7 @@
  * from the cache or computes them through the lifecycle helper, frees each tensor once its last
  * consumer is done, and returns the outputs (owned by the caller) with a manifest.
  */
+import path from 'node:path';
 import { ReplaySubject, lastValueFrom, type Observable } from 'rxjs';
 import { toArray } from 'rxjs/operators';
 import { Cache, defaultCacheDir } from '../cache/cache.js';
@@ -294,6 +295,12 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     kernelflow: KERNELFLOW_VERSION,
     status,
     graph: { name: graph.name, file: graph.file, sha256: resolvedGraphHash(prepared) },
+    invocation: {
+      file: typeof source === 'string' ? path.resolve(source) : '<inline>',
+      sets: options.sets ?? {},
+      ...(options.variant !== undefined ? { variant: options.variant } : {}),
+      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    },
     params: graph.params,
     seed: graph.seed,
     backend: { name: active.name, reason: active.reason },

@@ -78,6 +78,24 @@ describe('kernelflow CLI', () => {
     expect(m2.outputs.gram.sha256).toBe(manifest.outputs.gram.sha256);
   });
 
+  it('reproduce re-runs from a manifest and compares outputs bit for bit', () => {
+    const dir = mkdtempSync(path.join(work, 'repro-'));
+    cpSync('graphs/hutchinson-trace.json', path.join(dir, 'g.json'));
+    const out = path.join(dir, 'out');
+    expect(kf(['run', 'g.json', '--backend', 'wasm', '--set', 'm=40', '--no-cache', '--out', out], dir).code).toBe(0);
+    const same = kf(['reproduce', path.join(out, 'manifest.json'), '--out', path.join(dir, 'again')], dir);
+    expect(same.code, same.stderr).toBe(0);
+    expect(same.stdout).toMatch(/all 3 outputs reproduced bit for bit/);
+    // Edit the graph: the manifest no longer describes it, and the outputs change.
+    const g = JSON.parse(readFileSync(path.join(dir, 'g.json'), 'utf8'));
+    g.seed = 99;
+    writeFileSync(path.join(dir, 'g.json'), JSON.stringify(g));
+    const changed = kf(['reproduce', path.join(out, 'manifest.json')], dir);
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toMatch(/graph resolves differently now/);
+    expect(changed.stdout).toMatch(/DIFFERENT {2}estimate/);
+  });
+
   it('plan shows shapes, cache status and why each node recomputes since the last run', () => {
     kf(['run', 'graphs/random-projection.json', '--backend', 'wasm', '--out', path.join(work, 'p0'), '--set', 'n=40']);
     const r = kf(['plan', 'graphs/random-projection.json', '--set', 'n=40', '--set', 'k=64', '--set', 'proj_std=0.125']);
