@@ -2,7 +2,8 @@
 // they are loaded lazily (only when something runs), which keeps `validate` and `plan` fast.
 import { build } from 'esbuild';
 
-const external = ['@tensorflow/*', 'webgpu', 'tsx', 'tsx/*'];
+// vega is large and only `kernelflow report` needs it: keep it out of the bundle, loaded lazily.
+const external = ['@tensorflow/*', 'webgpu', 'tsx', 'tsx/*', 'vega', 'vega-lite'];
 const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', external, mainFields: ['module', 'main'], sourcemap: true, logLevel: 'warning',
   // Bundled CommonJS dependencies may call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __kfCreateRequire } from 'node:module'; const require = __kfCreateRequire(import.meta.url);" } };

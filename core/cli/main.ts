@@ -202,6 +202,14 @@ export function buildProgram(): Command {
       process.stdout.write(renderDag(prepared.dag, o.format as VizFormat, { expand: o.expand === true }));
     });
 
+  program.command('report').description('write report.html and SVG figures for a run or sweep folder')
+    .argument('<dir>', 'a run folder (manifest.json) or a sweep folder (sweep.json)')
+    .action(async (dir: string) => {
+      const { writeReport } = await import('../report/write-report.js');
+      const { html, figures } = await writeReport(dir);
+      process.stdout.write(`wrote ${path.relative(process.cwd(), html)} with ${figures.length} figure(s)\n`);
+    });
+
   program.command('reproduce').description('run a graph again as its manifest records and compare every output bit for bit')
     .argument('<manifest>', 'manifest.json of an earlier run')
     .addOption(new Option('--backend <name>', 'backend to use (default: the recorded one)').choices(BACKENDS))
