@@ -28,6 +28,9 @@ const LOOSER: Record<string, number> = {
   'graphs/gp-regression.json:mean': 5e-5,
   'graphs/gp-regression.json:var': 5e-5,
   'graphs/student-t-ood.json:nll_gp_ml2': 5e-4,
+  // Posteriors on ill-conditioned kernels (1-D ReLU NNGP: condition ≈ 1e8; NTK ≈ 5e4) turn
+  // float32 rounding differences between backends into ~1e-4 differences in the posterior.
+  ...Object.fromEntries(['nngp_mean', 'nngp_var', 'ntk_mean', 'ntk_var', 'nngp_mean_train', 'ntk_mean_train', 'ntk_var_train', 'mse_nngp_test', 'mse_ntk_test'].map((o) => [`graphs/nngp-vs-ntk.json:${o}`, 5e-4])),
   // SOFT's Newton–Schulz pseudo-inverse (100 iterations) compounds rounding differences.
   'graphs/attention-zoo.json:soft': 1e-4,
 };
