@@ -28,9 +28,10 @@ const LOOSER: Record<string, number> = {
   'graphs/gp-regression.json:mean': 5e-5,
   'graphs/gp-regression.json:var': 5e-5,
   'graphs/student-t-ood.json:nll_gp_ml2': 5e-4,
-  // Posteriors on ill-conditioned kernels (1-D ReLU NNGP: condition ≈ 1e8; NTK ≈ 5e4) turn
-  // float32 rounding differences between backends into ~1e-4 differences in the posterior.
-  ...Object.fromEntries(['nngp_mean', 'nngp_var', 'ntk_mean', 'ntk_var', 'nngp_mean_train', 'ntk_mean_train', 'ntk_var_train', 'mse_nngp_test', 'mse_ntk_test'].map((o) => [`graphs/nngp-vs-ntk.json:${o}`, 5e-4])),
+  // Posteriors on ill-conditioned kernels (1-D ReLU NNGP: condition ≈ 1e8; NTK ≈ 5e4) turn the
+  // backends' float32 kernel differences (up to ~4e-5 relative in the NTK of nearly parallel
+  // inputs) into differences of up to ~1e-3 in the posterior.
+  ...Object.fromEntries(['nngp_mean', 'nngp_var', 'ntk_mean', 'ntk_var', 'nngp_mean_train', 'ntk_mean_train', 'ntk_var_train', 'mse_nngp_test', 'mse_ntk_test'].map((o) => [`graphs/nngp-vs-ntk.json:${o}`, 3e-3])),
   // SOFT's Newton–Schulz pseudo-inverse (100 iterations) compounds rounding differences.
   'graphs/attention-zoo.json:soft': 1e-4,
 };
