@@ -17,6 +17,7 @@
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { OperatorError } from '../../core/operator/index.js';
+import { lapackHook, type LapackHook } from './lapack-hook.js';
 import type { TF } from '../../core/operator/index.js';
 import { checkAbort, cholInPlace, splitBatch, sumLog } from './host.js';
 
@@ -126,9 +127,10 @@ export async function choleskyHost(
   const schedule = jitterSchedule(opts.jitter ?? 'auto', meanDiag);
   const tried: number[] = [];
   let failedRow = -1;
+  const lapack = lapackHook(tf);
   for (const jitter of schedule) {
     tried.push(jitter);
-    const res = await factorOnce(tf, host, n, bs, inner, jitter, opts.signal);
+    const res = lapack ? factorWithLapack(lapack, host, n, jitter) : await factorOnce(tf, host, n, bs, inner, jitter, opts.signal);
     if ('l' in res) {
       return { l: res.l, info: { jitter_used: jitter, jitter_tried: tried, n, block_size: bs, inner_block: inner } };
     }
@@ -149,6 +151,15 @@ export async function choleskyMatrix(
   opts: CholeskyOptions = {},
 ): Promise<{ l: Float32Array; info: CholeskyInfo }> {
   return choleskyHost(tf, await a.data(), a.shape[0], opts);
+}
+
+/** One attempt at a fixed jitter through LAPACK (double precision inside). */
+function factorWithLapack(lapack: LapackHook, host: ArrayLike<number>, n: number, jitter: number): { l: Float32Array } | { failedRow: number } {
+  const a = Float32Array.from(host as ArrayLike<number>);
+  if (jitter) for (let i = 0; i < n; i++) a[i * n + i] += jitter;
+  const { l, info } = lapack.cholesky(a, n);
+  // LAPACK's info is the order of the first leading minor that is not positive definite.
+  return info === 0 ? { l } : { failedRow: info - 1 };
 }
 
 /**

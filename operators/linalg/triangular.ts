@@ -8,6 +8,7 @@
  */
 import type { Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { OperatorError } from '../../core/operator/index.js';
+import { lapackHook, type LapackHook } from './lapack-hook.js';
 import type { TF } from '../../core/operator/index.js';
 import { invLower, splitBatch, transposeHost } from './host.js';
 
@@ -33,12 +34,13 @@ export async function solveTriangular(tf: TF, t: Tensor, b: Tensor, opts: Triang
   const { count } = splitBatch(t.shape, 2);
   // T and B are read once: tfjs-wasm's slice copies its whole input, so blocks come from the host.
   const [th, bh] = await Promise.all([t.data(), b.data()]);
+  const lapack = lapackHook(tf);
   const parts: Tensor[] = [];
   try {
     for (let i = 0; i < count; i++) {
       const ti = th.subarray(i * n * n, (i + 1) * n * n) as Float32Array;
       const bi = bh.subarray(i * n * m, (i + 1) * n * m) as Float32Array;
-      parts.push(solveHost(tf, ti, n, bi, m, opts));
+      parts.push(lapack ? solveWithLapack(tf, lapack, ti, n, bi, m, opts) : solveHost(tf, ti, n, bi, m, opts));
     }
     return tf.tidy(() => tf.reshape(count === 1 ? parts[0] : tf.stack(parts), b.shape));
   } finally {
@@ -71,6 +73,16 @@ function checkShapes(ts: number[], bs: number[], where: string): void {
  * otherwise last to first with T_k,>k · X_>k. T_kk⁻¹ is formed on the host in float64; the products
  * run on the backend, and the sweep has no host round trip.
  */
+/** The same solve through LAPACK's trsm, with the same `singular` check on the diagonal. */
+function solveWithLapack(tf: TF, lapack: LapackHook, s: Float32Array, n: number, bh: Float32Array, m: number, opts: TriangularOptions): Tensor2D {
+  for (let i = 0; i < n; i++) {
+    const d = s[i * n + i];
+    if (d === 0 || !Number.isFinite(d)) throw new OperatorError('singular', `linalg/solve_triangular: diagonal entry ${i} is ${d}`, { row: i });
+  }
+  const x = lapack.solveTriangular(s, bh, n, m, { lower: opts.lower ?? true, transpose: opts.transpose ?? false });
+  return tf.tensor2d(x, [n, m]);
+}
+
 export function solveHost(
   tf: TF,
   s: ArrayLike<number>,

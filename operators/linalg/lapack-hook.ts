@@ -1,0 +1,17 @@
+/**
+ * LAPACK fast paths: when the active backend offers `kernelflowLinalg` (the `native` backend:
+ * OpenBLAS potrf/trsm in double precision), the library's Cholesky and triangular solves use it
+ * instead of the blocked tfjs implementations, behind the same contracts and error codes. Reached
+ * through `tf.backend()`, so operators never import the engine.
+ */
+import type { TF } from '../../core/operator/index.js';
+
+export interface LapackHook {
+  cholesky(a: Float32Array, n: number): { l: Float32Array; info: number };
+  solveTriangular(t: Float32Array, b: Float32Array, n: number, m: number, options: { lower: boolean; transpose?: boolean }): Float32Array;
+}
+
+/** The hook of the active backend, if it has one. */
+export function lapackHook(tf: TF): LapackHook | undefined {
+  return (tf.backend() as { kernelflowLinalg?: LapackHook }).kernelflowLinalg;
+}
