@@ -37,20 +37,6 @@ export interface MlpLayer {
   bias_lr_mult: number;
 }
 
-export interface MlpModel {
-  type: 'mlp';
-  widths: number[];
-  activation: Activation;
-  epsilon: number;
-  parameterization: Parameterization;
-  W_std: number;
-  b_std: number;
-  output_scale: number;
-  centered: boolean;
-  bias: boolean;
-  layers: MlpLayer[];
-}
-
 export interface MlpOptions {
   widths: number[];
   activation: Activation;
@@ -61,6 +47,12 @@ export interface MlpOptions {
   output_scale: number;
   centered: boolean;
   bias: boolean;
+}
+
+/** The model description model.mlp outputs: its options plus each layer's abc multipliers. */
+export interface MlpModel extends MlpOptions {
+  type: 'mlp';
+  layers: MlpLayer[];
 }
 
 /**
