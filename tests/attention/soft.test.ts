@@ -6,50 +6,15 @@ import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
 import { params, sequence } from '../helpers/dense-reference.js';
 import { relErr } from './reference.js';
+import { jacobiEigen } from '../helpers/jacobi.js';
 
 type M = number[][];
 const matmul = (a: M, b: M): M => a.map((r) => b[0].map((_, j) => r.reduce((s, x, t) => s + x * b[t][j], 0)));
 const T = (a: M): M => a[0].map((_, j) => a.map((r) => r[j]));
 
-/** Symmetric eigendecomposition by cyclic Jacobi (float64). */
-function jacobi(a0: M): { w: number[]; v: M } {
-  const n = a0.length;
-  const a = a0.map((r) => [...r]);
-  const v: M = a0.map((_, i) => a0.map((_, j) => (i === j ? 1 : 0)));
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p][q] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++)
-      for (let q = p + 1; q < n; q++) {
-        if (Math.abs(a[p][q]) < 1e-300) continue;
-        const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k][p], akq = a[k][q];
-          a[k][p] = c * akp - s * akq;
-          a[k][q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p][k], aqk = a[q][k];
-          a[p][k] = c * apk - s * aqk;
-          a[q][k] = s * apk + c * aqk;
-        }
-        for (let k = 0; k < n; k++) {
-          const vkp = v[k][p], vkq = v[k][q];
-          v[k][p] = c * vkp - s * vkq;
-          v[k][q] = s * vkp + c * vkq;
-        }
-      }
-  }
-  return { w: a.map((r, i) => r[i]), v };
-}
-
 /** A⁺ of a symmetric matrix (eigenvalues below 1e-10·max dropped), or (A + ridge·I)⁻¹. */
 function pinvSym(a: M, ridge = 0): M {
-  const { w, v } = jacobi(a.map((r, i) => r.map((x, j) => x + (i === j ? ridge : 0))));
+  const { values: w, vectors: v } = jacobiEigen(a.map((r, i) => r.map((x, j) => x + (i === j ? ridge : 0))));
   const wmax = Math.max(...w.map(Math.abs));
   return a.map((_, i) => a.map((_, j) => w.reduce((s, l, t) => (Math.abs(l) > 1e-10 * wmax ? s + (v[i][t] * v[j][t]) / l : s), 0)));
 }

@@ -5,6 +5,7 @@ import { eigh, mergeRankOne, tql2 } from '../../operators/linalg/eigh.js';
 import { eighOp } from '../../operators/linalg/op-eigh.js';
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
+import { jacobiEigen } from '../helpers/jacobi.js';
 
 const EPS32 = 2 ** -23;
 
@@ -40,35 +41,8 @@ function rbfKernel(n: number, seed: number): Float64Array {
 
 /** Cyclic Jacobi in float64: an independent reference for eigenvalues (small n only). */
 function jacobiEigenvalues(a0: Float64Array, n: number): number[] {
-  const a = Float64Array.from(a0);
-  for (let sweep = 0; sweep < 50; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (Math.abs(apq) < 1e-300) continue;
-        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k * n + p];
-          const akq = a[k * n + q];
-          a[k * n + p] = c * akp - s * akq;
-          a[k * n + q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p * n + k];
-          const aqk = a[q * n + k];
-          a[p * n + k] = c * apk - s * aqk;
-          a[q * n + k] = s * apk + c * aqk;
-        }
-      }
-    }
-  }
-  return Array.from({ length: n }, (_, i) => a[i * n + i]).sort((x, y) => x - y);
+  const rows = Array.from({ length: n }, (_, i) => Array.from(a0.subarray(i * n, (i + 1) * n)));
+  return jacobiEigen(rows).values.sort((x, y) => x - y);
 }
 
 /** ‖A − VΛVᵀ‖_F/‖A‖_F and max|VᵀV − I|, computed in float64 on the host. */

@@ -12,40 +12,14 @@ import { testContext } from '../helpers/context.js';
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { clone64, data, forward64, grad64, loss64, relErr, type Params64 } from './reference.js';
 import { makeNet, read64, runFit } from './fit-helpers.js';
+import { jacobiEigen } from '../helpers/jacobi.js';
 
 const X = data(6, 3, 21);
 const Y = data(6, 2, 22);
 
 /** Largest eigenvalue of a symmetric matrix by float64 Jacobi rotations. */
 function maxEig(A: number[][]): number {
-  const n = A.length;
-  const a = A.map((r) => [...r]);
-  for (let sweep = 0; sweep < 100; sweep++) {
-    let off = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p][q] ** 2;
-    if (off < 1e-30) break;
-    for (let p = 0; p < n; p++)
-      for (let q = p + 1; q < n; q++) {
-        if (Math.abs(a[p][q]) < 1e-300) continue;
-        const theta = (a[q][q] - a[p][p]) / (2 * a[p][q]);
-        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        for (let k = 0; k < n; k++) {
-          const akp = a[k][p];
-          const akq = a[k][q];
-          a[k][p] = c * akp - s * akq;
-          a[k][q] = s * akp + c * akq;
-        }
-        for (let k = 0; k < n; k++) {
-          const apk = a[p][k];
-          const aqk = a[q][k];
-          a[p][k] = c * apk - s * aqk;
-          a[q][k] = s * apk + c * aqk;
-        }
-      }
-  }
-  return Math.max(...a.map((r, i) => r[i]));
+  return Math.max(...jacobiEigen(A).values);
 }
 
 for (const backend of testBackends()) {
