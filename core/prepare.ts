@@ -45,6 +45,12 @@ export interface Prepared {
 
 /** A graph file path, or a graph document object. Throws GraphError listing every problem. */
 export async function prepareGraph(source: string | object, options: PrepareOptions = {}): Promise<Prepared> {
+  const built = await buildGraph(source, options);
+  return { ...built, plan: await planBuilt(built, options) };
+}
+
+/** Stages 1–2: load, register plugins, build the DAG (no plan yet). Throws GraphError. */
+export async function buildGraph(source: string | object, options: PrepareOptions = {}): Promise<Omit<Prepared, 'plan'>> {
   const load = { sets: options.sets, seed: options.seed, variant: options.variant };
   const graph = typeof source === 'string' ? loadGraphFile(source, load) : resolveGraph(source, load);
   const registry = options.registry ?? (await createRegistry());
@@ -64,20 +70,30 @@ export async function prepareGraph(source: string | object, options: PrepareOpti
     }
   }
   if (diagnostics.length) throw new GraphError(diagnostics);
+  const dag = withBlockAttribution(graph, () => buildDag(graph, registry, { opaqueUnknownOps: options.noPlugins === true && graph.plugins.length > 0 }));
+  return { graph, registry, plugins, dag };
+}
+
+/**
+ * Stage 3 for a built graph: shapes, keys and bytes for one backend (keys depend on it). With
+ * `lookupJson`, `$from` params whose upstream values are cached are checked with those values.
+ */
+export async function planBuilt(built: Omit<Prepared, 'plan'>, options: Pick<PrepareOptions, 'backend' | 'dataDirs' | 'lookupJson'> = {}): Promise<Plan> {
+  const planOptions = { backend: options.backend ?? 'wasm', dataDirs: options.dataDirs };
+  const plan = withBlockAttribution(built.graph, () => planGraph(built.dag, planOptions));
+  const wanted = options.lookupJson ? paramRefKeys(plan) : [];
+  const knownValues = new Map<string, JsonValue>();
+  for (const k of wanted) {
+    const v = await options.lookupJson!(k);
+    if (v !== undefined) knownValues.set(k, v);
+  }
+  return knownValues.size ? withBlockAttribution(built.graph, () => planGraph(built.dag, { ...planOptions, knownValues })) : plan;
+}
+
+/** Rewrites diagnostics about inlined block nodes to point into their block files. */
+function withBlockAttribution<T>(graph: ResolvedGraph, fn: () => T): T {
   try {
-    const dag = buildDag(graph, registry, { opaqueUnknownOps: options.noPlugins === true && graph.plugins.length > 0 });
-    const planOptions = { backend: options.backend ?? 'wasm', dataDirs: options.dataDirs };
-    let plan = planGraph(dag, planOptions);
-    const wanted = options.lookupJson ? paramRefKeys(plan) : [];
-    if (wanted.length) {
-      const knownValues = new Map<string, JsonValue>();
-      for (const k of wanted) {
-        const v = await options.lookupJson!(k);
-        if (v !== undefined) knownValues.set(k, v);
-      }
-      if (knownValues.size) plan = planGraph(dag, { ...planOptions, knownValues });
-    }
-    return { graph, registry, plugins, dag, plan };
+    return fn();
   } catch (err) {
     if (err instanceof GraphError && graph.blocks.length) throw new GraphError(attributeToBlocks(err.diagnostics, graph));
     throw err;

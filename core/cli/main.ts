@@ -11,9 +11,10 @@ import { parseSet, UsageError } from '../document/resolve-params.js';
 import { renderDag, type VizFormat } from '../graph/viz.js';
 import type { JsonValue } from '../operator/values.js';
 import { collapseBlocks, planReport, type PreviousRun } from '../plan/plan-report.js';
-import { createRegistry, prepareGraph, type PrepareOptions } from '../prepare.js';
+import { buildGraph, createRegistry, planBuilt, prepareGraph, type PrepareOptions } from '../prepare.js';
 import { KERNELFLOW_VERSION } from '../version.js';
 import { BACKEND_PREFERENCE } from '../run/backends.js';
+import { graphRecordName } from '../run/graph-record.js';
 import { describeOperator, listOperators, operatorJson } from './ops-text.js';
 import { formatBytes, table } from './format.js';
 import { runCommand, type RunCliOptions } from './run-command.js';
@@ -83,12 +84,10 @@ export function buildProgram(): Command {
         const v = hit?.result[port];
         return v?.kind === 'json' ? v.json : undefined;
       } : undefined;
-      let prepared = await prepareGraph(file, { ...prepareOptions(o), backend: o.backend === 'auto' ? 'wasm' : o.backend, lookupJson });
-      const { graphRecordName } = await import('../run/graph-record.js');
-      const previous = (await cache?.readRecord(graphRecordName(prepared.graph))) as unknown as (PreviousRun & { backend: string }) | undefined;
-      if (o.backend === 'auto' && previous && previous.backend !== prepared.plan.backend) {
-        prepared = await prepareGraph(file, { ...prepareOptions(o), backend: previous.backend, registry: prepared.registry, lookupJson });
-      }
+      const built = await buildGraph(file, prepareOptions(o));
+      const previous = (await cache?.readRecord(graphRecordName(built.graph))) as unknown as (PreviousRun & { backend: string }) | undefined;
+      const backend = o.backend === 'auto' ? (previous?.backend ?? 'wasm') : o.backend;
+      const prepared = { ...built, plan: await planBuilt(built, { backend, dataDirs: o.dataDir, lookupJson }) };
       for (const p of prepared.plugins) process.stderr.write(`loaded plugin ${p.file} (${p.operators.join(', ')})\n`);
       const full = planReport(prepared.plan, cache?.disk ? (key) => existsSync(cache.disk!.entryPath(key)) : undefined, previous);
       const report = o.expand ? full : collapseBlocks(full, prepared.plan);
@@ -96,7 +95,7 @@ export function buildProgram(): Command {
         process.stdout.write(JSON.stringify(report, null, 2) + '\n');
         return;
       }
-      process.stdout.write(`plan for ${prepared.graph.name} (${file}) on backend ${report.backend}${o.backend === 'auto' ? ' (auto: assumed)' : ''}\n\n`);
+      process.stdout.write(`plan for ${prepared.graph.name} (${file}) on backend ${report.backend}${o.backend === 'auto' ? (previous ? ' (auto: the backend of the last run)' : ' (auto: assumed; pass --backend)') : ''}\n\n`);
       process.stdout.write(
         table(
           ['#', 'node', 'op', 'outputs', 'bytes', 'cache', 'why it recomputes'],

@@ -15,8 +15,8 @@ import type { ClaimRecord, Manifest, NodeRecord } from '../io/manifest.js';
 import type { TF } from '../operator/context.js';
 import { OperatorError } from '../operator/errors.js';
 import type { JsonValue, Value } from '../operator/values.js';
-import { planGraph, type Plan } from '../plan/plan-graph.js';
-import { prepareGraph, type PrepareOptions, type Prepared } from '../prepare.js';
+import type { Plan } from '../plan/plan-graph.js';
+import { buildGraph, planBuilt, type PrepareOptions, type Prepared } from '../prepare.js';
 import { KERNELFLOW_VERSION } from '../version.js';
 import { activateBackend, type BackendName } from './backends.js';
 import { callOperator, collectTensors } from './call-operator.js';
@@ -76,11 +76,12 @@ export function runGraph(source: string | object, options: RunOptions = {}): Run
 async function execute(source: string | object, options: RunOptions, emit: (e: RunEvent) => void): Promise<RunResult> {
   const startedAt = new Date();
   const t0 = performance.now();
-  const prepared = await prepareGraph(source, { ...options, backend: 'pending' });
+  // Validate and build before loading tfjs; plan once the backend (part of every key) is known.
+  const built = await buildGraph(source, options);
   const active = await activateBackend(options.backend ?? 'auto');
   const tf = active.tf;
-  const plan = planGraph(prepared.dag, { backend: active.name, dataDirs: options.dataDirs });
-  prepared.plan = plan;
+  const plan = await planBuilt(built, { backend: active.name, dataDirs: options.dataDirs });
+  const prepared: Prepared = { ...built, plan };
   const graph = prepared.graph;
   const warnings: string[] = [];
   const warn = (message: string, node?: string) => {
