@@ -42,7 +42,10 @@ describe('kernelflow report', () => {
     const { html } = await writeReport(out);
     const names = readdirSync(path.join(out, 'figures'));
     expect(names).toContain('analytic.svg');
-    expect(readFileSync(path.join(out, 'figures', 'analytic.svg'), 'utf8')).toMatch(/<path[^>]*aria-roledescription="rect"|role-mark/);
+    // the ci variant's 6×6 analytic NTK: one cell per entry, and a colour legend
+    const heat = readFileSync(path.join(out, 'figures', 'analytic.svg'), 'utf8');
+    expect(heat.match(/aria-roledescription="rect mark"/g)).toHaveLength(36);
+    expect(heat).toContain('aria-roledescription="legend"');
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/<h2>Claims \(\d\/1 pass\)<\/h2>/);
     expect(page).toMatch(/<td>claim_slope<\/td>/);
