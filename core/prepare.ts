@@ -12,6 +12,7 @@ import type { JsonValue } from './operator/values.js';
 import { collectOperators, loadPlugin, PluginError, type LoadedPlugin } from './operator/plugins.js';
 import { OperatorDefinitionError, OperatorRegistry } from './operator/registry.js';
 import { paramRefKeys, planGraph, type Plan } from './plan/plan-graph.js';
+import { checkFigureRefs, checkFigureShapes } from './report/check-figures.js';
 
 export interface PrepareOptions {
   sets?: Record<string, JsonValue>;
@@ -71,6 +72,8 @@ export async function buildGraph(source: string | object, options: PrepareOption
   }
   if (diagnostics.length) throw new GraphError(diagnostics);
   const dag = withBlockAttribution(graph, () => buildDag(graph, registry, { opaqueUnknownOps: options.noPlugins === true && graph.plugins.length > 0 }));
+  const figureIssues = checkFigureRefs(dag, (op) => registry.get(op.id) === op);
+  if (figureIssues.length) throw new GraphError(figureIssues);
   return { graph, registry, plugins, dag };
 }
 
@@ -87,7 +90,10 @@ export async function planBuilt(built: Omit<Prepared, 'plan'>, options: Pick<Pre
     const v = await options.lookupJson!(k);
     if (v !== undefined) knownValues.set(k, v);
   }
-  return knownValues.size ? withBlockAttribution(built.graph, () => planGraph(built.dag, { ...planOptions, knownValues })) : plan;
+  const final = knownValues.size ? withBlockAttribution(built.graph, () => planGraph(built.dag, { ...planOptions, knownValues })) : plan;
+  const figureIssues = checkFigureShapes(final);
+  if (figureIssues.length) throw new GraphError(figureIssues);
+  return final;
 }
 
 /** Rewrites diagnostics about inlined block nodes to point into their block files. */

@@ -18,6 +18,9 @@ import { graphRecordName } from '../run/graph-record.js';
 import { describeOperator, listOperators, operatorJson } from './ops-text.js';
 import { formatBytes, table } from './format.js';
 import { runCommand, type RunCliOptions } from './run-command.js';
+import { registerRunsCommand } from './runs-command.js';
+import { registerWorkerCommand } from './worker-command.js';
+import { registryFileOf } from '../registry/registry-file.js';
 
 const BACKENDS = ['auto', ...BACKEND_PREFERENCE];
 
@@ -119,8 +122,20 @@ export function buildProgram(): Command {
     .option('--cache-memory <size>', 'memory cache budget, e.g. 512MB', '256MB')
     .option('--json', 'print the event stream as JSON lines')
     .option('--check', 'exit 1 when a claim in the graph fails')
+    .option('--registry <file>', 'run registry to record the run in (default .kernelflow/registry.sqlite or $KERNELFLOW_REGISTRY)')
+    .option('--no-registry', 'do not record the run')
+    .option('--queue [url]', 'hand the work to queue workers (redis://…, default $KERNELFLOW_QUEUE); see docs/distributed.md')
+    .option('--retries <n>', 'with --queue: attempts after a failed one', '2')
+    .option('--backoff <ms>', 'with --queue: delay before the first retry, doubled each time', '1000')
     .action(async (file: string, o) => {
+      if (o.queue !== undefined) {
+        if (o.cache === false) throw new UsageError('--queue needs the shared cache: workers hand outputs back through it (drop --no-cache)');
+        const [{ queueRun }, { submitOptionsOf }, { SharedDiskStore }] = await Promise.all([import('../queue/queue-run.js'), import('../queue/submit-options.js'), import('../queue/store.js')]);
+        process.exitCode = await queueRun(file, submitOptionsOf(o), { sets: setsOf(o.set), variant: o.variant, backend: o.backend, dataDirs: o.dataDir, plugins: o.plugin, out: o.out, check: o.check === true, store: new SharedDiskStore(cacheDirOf(o)) });
+        return;
+      }
       const options: RunCliOptions = {
+        registryFile: registryFileOf(o.registry),
         check: o.check === true,
         ...prepareOptions(o),
         out: o.out,
@@ -131,7 +146,7 @@ export function buildProgram(): Command {
       process.exitCode = await runCommand(file, options);
     });
 
-  graphCommand(program, 'sweep', 'run a graph over a grid of param values (and seeds), sharing one cache')
+  const sweep = graphCommand(program, 'sweep', 'run a graph over a grid of param values (and seeds), sharing one cache')
     .option('--grid <name=values>', 'an axis: name=v1,v2,… or name=a..b (seed=… sets the graph seed); repeatable', collect, [])
     .option('--collect <output>', 'an output to collect per point (default: all); repeatable', collect, [])
     .option('--jobs <n>', 'points run in parallel worker threads', '1')
@@ -140,10 +155,15 @@ export function buildProgram(): Command {
     .option('--cache-dir <dir>', 'disk cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)')
     .option('--no-cache', 'no disk cache (points still share a memory cache)')
     .option('--check', 'exit 1 when a claim fails at any point')
+    .option('--registry <file>', 'run registry to record the sweep in (default .kernelflow/registry.sqlite or $KERNELFLOW_REGISTRY)')
+    .option('--no-registry', 'do not record the sweep')
+    .option('--queue [url]', 'hand the work to queue workers (redis://…, default $KERNELFLOW_QUEUE); see docs/distributed.md')
+    .option('--retries <n>', 'with --queue: attempts after a failed one', '2')
+    .option('--backoff <ms>', 'with --queue: delay before the first retry, doubled each time', '1000')
     .action(async (file: string, o) => {
       const { runSweep } = await import('../sweep/run-sweep.js');
       (await import('@tensorflow/tfjs-core')).env().set('PROD', true); // no tfjs console banners
-      const { parseGridArg } = await import('../sweep/grid.js');
+      const { parseGridArg, gridPoints } = await import('../sweep/grid.js');
       const { loadGraphFile } = await import('../document/load-graph.js');
       const graph = loadGraphFile(file, { sets: setsOf(o.set), variant: o.variant });
       const grid: Record<string, JsonValue[]> = { ...(graph.sweep?.grid ?? {}) };
@@ -157,9 +177,23 @@ export function buildProgram(): Command {
       const out = path.resolve(o.out ?? path.join('runs', `${graph.name}-sweep-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`));
       const controller = new AbortController();
       process.once('SIGINT', () => controller.abort());
+      const registryFile = registryFileOf(o.registry);
+      const { SweepRecorder } = await import('../registry/record-sweep.js');
+      const cacheDir = o.cache === false ? null : cacheDirOf(o);
+      const recorder = registryFile
+        ? await SweepRecorder.start(registryFile, { graphName: graph.name, graphFile: file, grid, outDir: out, backend: o.backend, pointsTotal: gridPoints(grid).length, cacheDir }, (line) => process.stderr.write(line + '\n'))
+        : undefined;
+      let executor;
+      if (o.queue !== undefined) {
+        if (jobs !== 1 || o.cache === false) throw new UsageError('--queue runs points on the workers, with their shared cache: drop --jobs and --no-cache');
+        const [{ queueExecutor }, { submitOptionsOf }, { progressPrinter }] = await Promise.all([import('../queue/queue-sweep.js'), import('../queue/submit-options.js'), import('../queue/progress.js')]);
+        const q = submitOptionsOf(o);
+        executor = queueExecutor(q, { onProgress: progressPrinter(process.stderr), onSubmit: (id, n) => process.stderr.write(`sweep ${id}: ${n} job(s) on ${q.address.display} (cancel: kernelflow sweep cancel ${id})\n`) });
+      }
       const result = await runSweep(file, {
+        recorder, executor,
         grid, out, jobs, sets: setsOf(o.set), variant: o.variant, collect: o.collect.length ? o.collect : graph.sweep?.collect,
-        backend: o.backend, cacheDir: o.cache === false ? null : cacheDirOf(o), dataDirs: o.dataDir, plugins: o.plugin, signal: controller.signal,
+        backend: o.backend, cacheDir, dataDirs: o.dataDir, plugins: o.plugin, signal: controller.signal,
         onPoint: (p, done, total) => {
           const coords = Object.entries(p.coords).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
           const claims = p.claims.length ? ` claims ${p.claims.filter((c) => c.pass).length}/${p.claims.length}` : '';
@@ -170,7 +204,18 @@ export function buildProgram(): Command {
       const claims = result.points.flatMap((p) => p.claims);
       process.stdout.write(`${result.points.length} points (${failedPoints} failed) written to ${path.relative(process.cwd(), out)}/ (sweep.csv, sweep.json${grid.seed ? ', sweep.summary.csv' : ''})\n`);
       if (claims.length) process.stdout.write(`claims: ${claims.filter((c) => c.pass).length}/${claims.length} pass over all points\n`);
+      if (recorder?.id !== undefined) process.stdout.write(`recorded as sweep ${recorder.id} (kernelflow runs list)\n`);
       process.exitCode = failedPoints || controller.signal.aborted || (o.check && claims.some((c) => !c.pass)) ? 1 : 0;
+    });
+
+  sweep.command('cancel').description('cancel a sweep (or run) submitted with --queue: queued points are removed, running ones stopped')
+    .argument('<id>', 'the id printed when it was submitted')
+    .option('--queue <url>', 'redis://… (default $KERNELFLOW_QUEUE)')
+    .action(async (id: string, o) => {
+      const [{ cancelSweep }, { queueAddress }] = await Promise.all([import('../queue/cancel.js'), import('../queue/address.js')]);
+      // commander hands --queue to the parent `sweep` when both declare it: take either.
+      const r = await cancelSweep(queueAddress(o.queue ?? sweep.opts().queue), id);
+      process.stdout.write(`sweep ${id}: ${r.removed} queued job(s) removed, ${r.signalled} running job(s) stopped, ${r.jobs - r.removed - r.signalled} already finished\n`);
     });
 
   const ops = program.command('ops').description('list operators (built-in and from --plugin modules)')
@@ -205,7 +250,8 @@ export function buildProgram(): Command {
     .argument('<dir>', 'a run folder (manifest.json) or a sweep folder (sweep.json)')
     .action(async (dir: string) => {
       const { writeReport } = await import('../report/write-report.js');
-      const { html, figures } = await writeReport(dir);
+      const { html, figures, skipped } = await writeReport(dir);
+      for (const s of skipped) process.stderr.write(`figure ${s.name} not drawn: ${s.reason}\n`);
       process.stdout.write(`wrote ${path.relative(process.cwd(), html)} with ${figures.length} figure(s)\n`);
     });
 
@@ -282,6 +328,9 @@ export function buildProgram(): Command {
       const check = checkRequested(report, o.backend);
       if (!check.ok) throw new UsageError(check.message);
     });
+
+  registerRunsCommand(program);
+  registerWorkerCommand(program);
 
   return program;
 }

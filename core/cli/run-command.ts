@@ -7,6 +7,9 @@ import type { RunEvent } from '../run/events.js';
 import { runGraph, type RunOptions } from '../run/run-graph.js';
 import type { ClaimRecord } from '../io/manifest.js';
 import { writeRun } from '../io/write-run.js';
+import { planLineage } from '../registry/lineage.js';
+import { cacheDirOfRun } from '../registry/cache-dir-of-run.js';
+import { recordRunSafely } from '../registry/record-run.js';
 import { formatMs, table } from './format.js';
 
 export interface RunCliOptions extends RunOptions {
@@ -14,6 +17,8 @@ export interface RunCliOptions extends RunOptions {
   json: boolean;
   /** Exit 1 when a claim fails (or could not be evaluated). */
   check?: boolean;
+  /** The run registry file to record the run in (absent: not recorded). */
+  registryFile?: string;
 }
 
 /** Returns the exit code: 0 ok, 1 a node failed or the run was cancelled. GraphError propagates (2). */
@@ -38,6 +43,9 @@ export async function runCommand(file: string, options: RunCliOptions): Promise<
     const outDir = path.resolve(options.out ?? path.join('runs', `${result.manifest.graph.name}-${timestamp(new Date(result.manifest.startedAt))}`));
     const manifest = writeRun(outDir, { stored: result.stored, manifest: result.manifest, resolvedGraph: result.prepared.graph });
     result.dispose();
+    const runId = options.registryFile
+      ? await recordRunSafely(options.registryFile, { manifest, lineage: planLineage(result.prepared.plan), outDir, cacheDir: cacheDirOfRun(options.cache) }, (line) => process.stderr.write(line + '\n'))
+      : undefined;
     if (!options.json) {
       const nodes = Object.values(manifest.nodes);
       const count = (s: string) => nodes.filter((n) => n.status === s).length;
@@ -50,6 +58,7 @@ export async function runCommand(file: string, options: RunCliOptions): Promise<
       if (rows.length) process.stdout.write('\n' + table(['output', 'file', 'shape', 'dtype', 'sha256'], rows) + '\n');
       if (manifest.claims.length) process.stdout.write(`\n${formatClaims(manifest.claims)}\n`);
       process.stdout.write(`\nwritten to ${path.relative(process.cwd(), outDir) || '.'}/ (manifest.json)\n`);
+      if (runId !== undefined) process.stdout.write(`recorded as run ${runId} (kernelflow runs show ${runId})\n`);
     }
     if (manifest.status !== 'ok') return 1;
     return options.check && manifest.claims.some((c) => !c.pass) ? 1 : 0;
@@ -64,6 +73,8 @@ function showEvent(e: RunEvent, live: boolean): void {
     for (const p of e.plugins) process.stderr.write(`loaded plugin ${p}\n`);
   } else if (e.type === 'warning') {
     process.stderr.write(`warning: ${e.node ? `${e.node}: ` : ''}${e.message}\n`);
+  } else if (e.type === 'resumed') {
+    process.stderr.write(`${live ? '\r\x1b[K' : ''}${e.node}: resumed from checkpoint at step ${e.step}\n`);
   } else if (e.type === 'progress' && live) {
     const pct = e.fraction !== undefined ? `${(e.fraction * 100).toFixed(0)}%` : e.step !== undefined ? `step ${e.step}${e.total ? `/${e.total}` : ''}` : '';
     const metrics = e.metrics ? Object.entries(e.metrics).map(([k, v]) => `${k}=${v.toPrecision(4)}`).join(' ') : '';

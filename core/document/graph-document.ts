@@ -3,6 +3,7 @@
  * `--set`s substituted). Pure data.
  */
 import type { JsonValue } from '../operator/values.js';
+import type { FigureSpec } from '../report/figure-spec.js';
 
 export interface NodeDocument {
   op: string;
@@ -32,6 +33,8 @@ export interface GraphDocument {
   nodes: Record<string, NodeDocument>;
   outputs?: Record<string, string>;
   sweep?: SweepSpec;
+  /** Figures for `kernelflow report`. */
+  figures?: FigureSpec[];
 }
 
 /** A graph's default sweep. */
@@ -57,6 +60,7 @@ export interface ResolvedGraph {
   nodes: Record<string, NodeDocument & { params: Record<string, JsonValue>; inputs: Record<string, string | string[]> }>;
   outputs: Record<string, string>;
   sweep?: SweepSpec;
+  figures?: FigureSpec[];
   /** Declared when this graph is a block (used by other graphs as a node). */
   inputs: Record<string, BlockInput>;
   /** Block instances inlined into this graph (`op: "graph:…"` nodes), outermost first. */

@@ -96,6 +96,7 @@ export function resolveGraph(document: unknown, options: LoadOptions = {}): Reso
     outputs: g.outputs ?? {},
     inputs: g.inputs ?? {},
     sweep: g.sweep,
+    figures: g.figures,
     blocks: [],
     origins: {},
   };

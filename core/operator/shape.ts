@@ -57,3 +57,13 @@ export function normalizeAxes(axes: number[], rank: number, pointer = '/params/a
     return a;
   });
 }
+
+/** Non-negative, distinct axes to reduce over; absent means all of them. */
+export function reductionAxes(axes: number[] | undefined, rank: number, pointer = '/params/axes'): number[] {
+  if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
+  const resolved = normalizeAxes(axes, rank, pointer);
+  if (new Set(resolved).size !== resolved.length) {
+    throw new ShapeError(`axes ${JSON.stringify(axes)} name an axis twice (rank ${rank})`, pointer);
+  }
+  return resolved;
+}

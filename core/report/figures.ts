@@ -55,3 +55,75 @@ export function heatmap(title: string, data: ArrayLike<number>, rows: number, co
     },
   };
 }
+
+export interface SeriesRow {
+  x: number;
+  y: number;
+  series: string;
+}
+
+export interface SeriesPlotOptions {
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  /** Axes forced onto a log scale (the others linear); undefined: chosen from the data. */
+  log?: Array<'x' | 'y'>;
+  /** Draw each series' least-squares line of log10 y over log10 x and give its slope. */
+  fitSlope?: boolean;
+}
+
+/** Least-squares slope and intercept of log10 y over log10 x (float64); undefined when not defined. */
+export function logLogFit(points: Array<{ x: number; y: number }>): { slope: number; intercept: number } | undefined {
+  const ok = points.filter((p) => p.x > 0 && p.y > 0);
+  if (ok.length < 2) return undefined;
+  const lx = ok.map((p) => Math.log10(p.x));
+  const ly = ok.map((p) => Math.log10(p.y));
+  const mx = lx.reduce((s, v) => s + v, 0) / lx.length;
+  const my = ly.reduce((s, v) => s + v, 0) / ly.length;
+  let sxy = 0;
+  let sxx = 0;
+  lx.forEach((v, i) => {
+    sxy += (v - mx) * (ly[i] - my);
+    sxx += (v - mx) ** 2;
+  });
+  return sxx > 0 ? { slope: sxy / sxx, intercept: my - (sxy / sxx) * mx } : undefined;
+}
+
+/**
+ * Declared line plots: a point per row, a line per series through the mean at each x (repeated x
+ * values, e.g. seeds, show as a vertical spread of points), and optionally dashed fitted lines.
+ */
+export function seriesPlot(rows: SeriesRow[], o: SeriesPlotOptions): VegaLiteSpec {
+  const scale = (axis: 'x' | 'y') =>
+    o.log ? (o.log.includes(axis) ? { type: 'log' } : { type: 'linear', zero: false }) : scaleFor(rows.map((r) => r[axis]));
+  const names = [...new Set(rows.map((r) => r.series))];
+  const multi = names.length > 1;
+  const color = multi ? { color: { field: 'series', type: 'nominal', title: null } } : {};
+  const x = { field: 'x', type: 'quantitative', title: o.xTitle, scale: scale('x') };
+  const y = { field: 'y', type: 'quantitative', title: o.yTitle, scale: scale('y') };
+  const layers: VegaLiteSpec[] = [
+    { mark: { type: 'line' }, encoding: { x, y: { ...y, aggregate: 'mean' }, ...color } },
+    { mark: { type: 'point', filled: true }, encoding: { x, y, ...color } },
+  ];
+  const subtitle: string[] = [];
+  if (o.fitSlope) {
+    const fitRows: SeriesRow[] = [];
+    for (const name of names) {
+      const pts = rows.filter((r) => r.series === name);
+      const fit = logLogFit(pts);
+      if (!fit) continue;
+      subtitle.push(`${multi ? `${name}: ` : ''}fitted log–log slope ${fit.slope.toPrecision(3)}`);
+      const xs = pts.map((p) => p.x).filter((v) => v > 0);
+      for (const xv of [Math.min(...xs), Math.max(...xs)]) fitRows.push({ x: xv, y: 10 ** (fit.intercept + fit.slope * Math.log10(xv)), series: name });
+    }
+    layers.push({ data: { values: fitRows }, mark: { type: 'line', strokeDash: [6, 4], opacity: 0.7 }, encoding: { x, y, ...color } });
+  }
+  return {
+    $schema: SCHEMA,
+    title: subtitle.length ? { text: o.title, subtitle: subtitle.join('; ') } : o.title,
+    width: 420,
+    height: 260,
+    data: { values: rows },
+    layer: layers,
+  };
+}

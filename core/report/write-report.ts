@@ -1,15 +1,18 @@
 /**
  * `kernelflow report <run-or-sweep-dir>`: a self-contained `report.html` and each figure as an
- * `.svg` beside it. For a sweep: every collected scalar against each numeric axis (one line per
- * value of the other axes, seeds averaged). For a run: its claims, 1-D outputs as lines, matrices
- * as heatmaps, and metrics tables as training curves.
+ * `.svg` beside it. The figures the graph declares (`figures`, see docs/reports.md) when it declares
+ * any for this kind of folder; otherwise automatic ones. For a sweep: every collected scalar against
+ * each numeric axis (one line per value of the other axes, seeds averaged). For a run: its claims,
+ * 1-D outputs as lines, matrices as heatmaps, and metrics tables as training curves.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../document/resolve-params.js';
 import { decodeNpy } from '../io/npy.js';
 import type { ClaimRecord, Manifest } from '../io/manifest.js';
 import type { Table } from '../operator/values.js';
+import { figuresFor, runFigures as declaredRunFigures, sweepFigures as declaredSweepFigures, type Drawn, type SweepData } from './declared-figures.js';
+import { figureNames, type FigureSpec, type LineFigure } from './figure-spec.js';
 import { heatmap, linePlot } from './figures.js';
 import { renderSvg, type VegaLiteSpec } from './render-svg.js';
 
@@ -18,21 +21,49 @@ interface Figure {
   spec: VegaLiteSpec;
 }
 
-export async function writeReport(dir: string): Promise<{ html: string; figures: string[] }> {
+export interface ReportResult {
+  html: string;
+  figures: string[];
+  /** Declared figures that this folder's data cannot draw, and why. */
+  skipped: Array<{ name: string; reason: string }>;
+}
+
+/** The graph's declared figures with their file names, and its params (to tell sweep figures apart). */
+interface Declared {
+  figures: Array<{ name: string; spec: FigureSpec }>;
+  params: Record<string, unknown>;
+}
+
+function declaredIn(doc: { figures?: FigureSpec[]; params?: Record<string, unknown> } | undefined): Declared {
+  const figures = doc?.figures ?? [];
+  const names = figureNames(figures);
+  return { figures: figures.map((spec, i) => ({ name: names[i], spec })), params: doc?.params ?? {} };
+}
+
+function readJson(file: string): unknown {
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined;
+}
+
+export async function writeReport(dir: string): Promise<ReportResult> {
   const sweepFile = path.join(dir, 'sweep.json');
   const manifestFile = path.join(dir, 'manifest.json');
   let title: string;
-  let figures: Figure[];
+  let drawn: Drawn[];
   let claims: ClaimRecord[] = [];
   if (existsSync(sweepFile)) {
     const sweep = JSON.parse(readFileSync(sweepFile, 'utf8'));
     title = `Sweep of ${path.basename(sweep.graph)}`;
-    figures = sweepFigures(sweep);
+    // The sweep records the graph file as it was named (relative to the working directory then).
+    const declared = declaredIn(readJson(path.resolve(sweep.graph)) as never);
+    const mine = figuresFor('sweep', declared.figures, declared.params) as Array<{ name: string; spec: LineFigure & { x: string } }>;
+    drawn = mine.length ? declaredSweepFigures(mine, sweep as SweepData, sweepOutputs(dir)) : sweepFigures(sweep);
     claims = (sweep.points as Array<{ claims: ClaimRecord[] }>).flatMap((p) => p.claims);
   } else if (existsSync(manifestFile)) {
     const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as Manifest;
     title = `Run of ${manifest.graph.name}`;
-    figures = runFigures(dir, manifest);
+    const declared = declaredIn(readJson(path.join(dir, 'graph.resolved.json')) as never);
+    const mine = figuresFor('run', declared.figures, declared.params);
+    drawn = mine.length ? declaredRunFigures(mine, dir, manifest) : runFigures(dir, manifest);
     claims = manifest.claims ?? [];
   } else {
     throw new UsageError(`${dir} holds neither a sweep.json nor a manifest.json`);
@@ -40,18 +71,33 @@ export async function writeReport(dir: string): Promise<{ html: string; figures:
   const figureDir = path.join(dir, 'figures');
   mkdirSync(figureDir, { recursive: true });
   const rendered: Array<{ name: string; svg: string }> = [];
-  for (const f of figures) {
+  const skipped: ReportResult['skipped'] = [];
+  for (const f of drawn) {
+    if (!('spec' in f)) {
+      skipped.push({ name: f.name, reason: f.skipped });
+      continue;
+    }
     const svg = await renderSvg(f.spec);
     writeFileSync(path.join(figureDir, `${f.name}.svg`), svg);
     rendered.push({ name: f.name, svg });
   }
-  const html = page(title, claims, rendered);
+  const html = page(title, claims, rendered, skipped);
   const htmlFile = path.join(dir, 'report.html');
   writeFileSync(htmlFile, html);
-  return { html: htmlFile, figures: rendered.map((r) => path.join(figureDir, `${r.name}.svg`)) };
+  return { html: htmlFile, figures: rendered.map((r) => path.join(figureDir, `${r.name}.svg`)), skipped };
 }
 
-function sweepFigures(sweep: { grid: Record<string, unknown[]>; points: Array<{ coords: Record<string, unknown>; status: string; collected: Record<string, unknown> }> }): Figure[] {
+/** Output name → node and port, as a point of the sweep recorded them. */
+function sweepOutputs(dir: string): Record<string, { node: string; port: string }> {
+  const pointsDir = path.join(dir, 'points');
+  for (const id of existsSync(pointsDir) ? readdirSync(pointsDir) : []) {
+    const m = readJson(path.join(pointsDir, id, 'manifest.json')) as Manifest | undefined;
+    if (m?.outputs) return m.outputs;
+  }
+  return {};
+}
+
+function sweepFigures(sweep: SweepData): Figure[] {
   const axes = Object.keys(sweep.grid).filter((a) => a !== 'seed');
   const numericAxes = axes.filter((a) => sweep.grid[a].every((v) => typeof v === 'number'));
   const ok = sweep.points.filter((p) => p.status === 'ok');
@@ -112,7 +158,7 @@ function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function page(title: string, claims: ClaimRecord[], figures: Array<{ name: string; svg: string }>): string {
+function page(title: string, claims: ClaimRecord[], figures: Array<{ name: string; svg: string }>, skipped: ReportResult['skipped']): string {
   const claimRows = claims.map((c) => `<tr class="${c.pass ? 'pass' : 'fail'}"><td>${c.pass ? 'PASS' : 'FAIL'}</td><td>${escapeHtml(c.node)}</td><td>${escapeHtml(c.message)}</td></tr>`).join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
@@ -122,6 +168,7 @@ function page(title: string, claims: ClaimRecord[], figures: Array<{ name: strin
 ${claims.length ? `<h2>Claims (${claims.filter((c) => c.pass).length}/${claims.length} pass)</h2>\n<table id="claims">\n${claimRows}\n</table>` : ''}
 <h2>Figures</h2>
 ${figures.map((f) => `<figure id="fig-${escapeHtml(f.name)}">${f.svg}<figcaption>${escapeHtml(f.name)}</figcaption></figure>`).join('\n') || '<p>No plottable outputs.</p>'}
+${skipped.length ? `<h2>Figures not drawn</h2>\n<ul id="skipped">\n${skipped.map((s) => `<li>${escapeHtml(s.name)}: ${escapeHtml(s.reason)}</li>`).join('\n')}\n</ul>` : ''}
 </body></html>
 `;
 }

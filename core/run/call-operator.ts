@@ -5,7 +5,7 @@
  * back to the cpu backend when the active backend lacks a kernel.
  */
 import type { Tensor, TypedArray } from '@tensorflow/tfjs-core';
-import type { RunContext, TF, Progress } from '../operator/context.js';
+import type { Checkpoint, RunContext, TF, Progress } from '../operator/context.js';
 import { OperatorError } from '../operator/errors.js';
 import type { Port } from '../operator/ports.js';
 import type { JsonValue, Meta, Value } from '../operator/values.js';
@@ -24,6 +24,8 @@ export interface CallEnv {
   warn(message: string): void;
   /** Serialises backend switches (cpu fallback) against every other operator call. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /** The node's checkpoint (absent without a disk cache). */
+  checkpoint?: Checkpoint;
 }
 
 export interface CallResult {
@@ -67,6 +69,7 @@ async function invoke(node: PlanNode, inputs: Record<string, unknown>, env: Call
     progress: env.progress,
     warn: env.warn,
     note: (key, value) => void (notes[key] = value),
+    ...(env.checkpoint ? { checkpoint: env.checkpoint } : {}),
   };
   const inputTensors = new Set(collectTensors(inputs));
   // A sync body runs inside a tfjs scope that frees its temporaries. An async body (declared with

@@ -21,4 +21,8 @@ export type RunEvent =
   | { type: 'node-end'; node: string; op: string; status: NodeStatus; cache: CacheStatus; tier?: 'memory' | 'disk'; ms: number; error?: NodeError; fallback?: string }
   | ({ type: 'progress'; node: string } & Progress)
   | { type: 'warning'; node?: string; message: string }
+  /** A node saved resumable state after `step` (see RunContext.checkpoint). */
+  | { type: 'checkpoint'; node: string; step: number }
+  /** A node found a checkpoint of an interrupted run and goes on from `step` instead of 0. */
+  | { type: 'resumed'; node: string; step: number }
   | { type: 'run-end'; status: 'ok' | 'failed' | 'cancelled'; ms: number };

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { ReplaySubject, lastValueFrom, type Observable } from 'rxjs';
 import { toArray } from 'rxjs/operators';
 import { Cache, defaultCacheDir } from '../cache/cache.js';
+import { nodeCheckpoint } from '../cache/checkpoint.js';
+import { CheckpointStore } from '../cache/checkpoint-store.js';
 import { fromStored, toStored, type StoredResult, type StoredValue } from '../cache/stored.js';
 import { GraphError } from '../diagnostics.js';
 import { dependencies } from '../graph/build-dag.js';
@@ -93,6 +95,8 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     dir: options.cache?.dir === undefined ? defaultCacheDir(process.cwd()) : options.cache.dir,
     onWarning: (m) => warn(m),
   });
+  // Checkpoints live beside the disk tier; without one there is nowhere durable to resume from.
+  const checkpoints = cache?.disk ? new CheckpointStore(cache.disk.dir) : undefined;
   const signal = options.signal ?? new AbortController().signal;
   emit({ type: 'run-start', graph: graph.name, backend: active.name, backendReason: active.reason, nodes: plan.order.length, plugins: prepared.plugins.map((p) => p.file), time: startedAt.toISOString() });
 
@@ -203,10 +207,16 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
           return finish(record, 'ok', id, start);
         }
       }
+      const checkpoint = checkpoints && node.keyNote === undefined ? nodeCheckpoint(checkpoints, target.key, tf, {
+        warn: (m) => warn(m, id),
+        saved: (step) => emit({ type: 'checkpoint', node: id, step }),
+        resumed: (step) => emit({ type: 'resumed', node: id, step }),
+      }) : undefined;
       const called = await callOperator(target, inputs, {
         tf, backend: active.name, signal, resolvePath: plan.resolvePath, exclusive,
         progress: (p) => emit({ type: 'progress', node: id, ...p }),
         warn: (m) => warn(m, id),
+        checkpoint,
       });
       values = called.values;
       if (called.fallback) record.fallback = called.fallback;
@@ -214,7 +224,11 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
       const stored = await toStoredResult(values, called.notes);
       checkFinite(stored, node.op.id);
       if (signal.aborted) throw signal.reason ?? new Error('cancelled');
-      if (cache && node.keyNote === undefined) await cache.put(target.key, stored);
+      if (cache && node.keyNote === undefined) {
+        await cache.put(target.key, stored);
+        // The result is cached now: the node's checkpoint has served its purpose.
+        await checkpoints?.delete(target.key).catch((e: Error) => warn(`checkpoint ${target.key} could not be removed (${e.message})`, id));
+      }
       twin?.resolve(stored);
       accept(id, record, values, stored);
       return finish(record, 'ok', id, start);

@@ -8,6 +8,7 @@ import type { JsonValue } from '../operator/values.js';
 import type { OperatorRegistry } from '../operator/registry.js';
 import type { BackendName } from '../run/backends.js';
 import { runGraph } from '../run/run-graph.js';
+import { planLineage, type NodeLineage } from '../registry/lineage.js';
 import { collectValue, type Collected } from './collect.js';
 import type { Point } from './grid.js';
 
@@ -31,6 +32,8 @@ export interface PointResult {
   ms: number;
   errors: string[];
   manifest: Manifest;
+  /** Backend-free node identities, for the run registry (absent on points resumed from disk). */
+  lineage?: Record<string, NodeLineage>;
 }
 
 export interface PointRunOptions {
@@ -73,5 +76,6 @@ export async function runPoint(file: string, point: PointSpec, options: PointRun
     ms: r.manifest.durationMs,
     errors: Object.entries(r.manifest.nodes).filter(([, n]) => n.error && n.status === 'failed').map(([id, n]) => `${id}: [${n.error!.code}] ${n.error!.message}`),
     manifest: r.manifest,
+    lineage: planLineage(r.prepared.plan),
   };
 }

@@ -24,7 +24,14 @@ export interface SweepOptions extends Omit<PointRunOptions, 'cache'> {
   cacheDir: string | null;
   memoryBytes?: number;
   onPoint?: (result: PointResult & { resumed: boolean }, done: number, total: number) => void;
+  /** Told about each computed point and the end of the sweep (the run registry's SweepRecorder). */
+  recorder?: { point(result: PointResult): void; finish(points: PointResult[], cancelled: boolean): void };
+  /** Runs the points elsewhere (e.g. on queue workers, core/queue/) instead of in this process. */
+  executor?: PointExecutor;
 }
+
+/** Runs `todo` and calls `finish` once per point that ends (in any order). */
+export type PointExecutor = (file: string, todo: PointSpec[], options: SweepOptions, finish: (r: PointResult, resumed: boolean) => void) => Promise<void>;
 
 export interface SweepResult {
   outDir: string;
@@ -47,8 +54,9 @@ export async function runSweep(file: string, options: SweepOptions): Promise<Swe
     if (!resumed) {
       mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(r.manifest, null, 2) + '\n');
-      const { manifest: _m, ...point } = r;
+      const { manifest: _m, lineage: _l, ...point } = r;
       writeFileSync(path.join(dir, 'point.json'), JSON.stringify(point, null, 2) + '\n');
+      options.recorder?.point(r);
     }
     results.push({ ...r, resumed });
     options.onPoint?.({ ...r, resumed }, results.length, specs.length);
@@ -67,7 +75,8 @@ export async function runSweep(file: string, options: SweepOptions): Promise<Swe
     }
     todo.push(spec);
   }
-  if ((options.jobs ?? 1) > 1) await runInWorkers(file, todo, options, finish);
+  if (options.executor) await options.executor(file, todo, options, finish);
+  else if ((options.jobs ?? 1) > 1) await runInWorkers(file, todo, options, finish);
   else {
     const cache = new Cache({ memoryBytes: options.memoryBytes ?? 256e6, dir: options.cacheDir });
     for (const spec of todo) {
@@ -78,6 +87,7 @@ export async function runSweep(file: string, options: SweepOptions): Promise<Swe
   const order = new Map(specs.map((s, i) => [s.id, i]));
   results.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   writeSummaries(options.out, file, options.grid, gridNames, results);
+  options.recorder?.finish(results, options.signal?.aborted === true);
   return { outDir: options.out, points: results };
 }
 
@@ -111,7 +121,7 @@ function writeSummaries(out: string, file: string, grid: Grid, axes: string[], p
   const csvCell = (v: unknown) => (typeof v === 'string' && /[",\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : String(v ?? ''));
   const rows = points.map((p) => [p.id, ...axes.map((a) => p.coords[a]), p.status, ...names.map((n) => scalarOf(p.collected[n])), p.claims.filter((c) => c.pass).length, p.claims.length]);
   writeFileSync(path.join(out, 'sweep.csv'), [['point', ...axes, 'status', ...names, 'claims_passed', 'claims'], ...rows].map((r) => r.map(csvCell).join(',')).join('\n') + '\n');
-  writeFileSync(path.join(out, 'sweep.json'), JSON.stringify({ graph: file, grid, collect: names, points: points.map(({ manifest: _m, ...p }) => p) }, null, 2) + '\n');
+  writeFileSync(path.join(out, 'sweep.json'), JSON.stringify({ graph: file, grid, collect: names, points: points.map(({ manifest: _m, lineage: _l, ...p }) => p) }, null, 2) + '\n');
   // Seeds are an axis to aggregate over: mean and std of every collected scalar per other coordinate.
   if (!axes.includes('seed')) return;
   const others = axes.filter((a) => a !== 'seed');

@@ -3,7 +3,7 @@
  * out_i = φ(q_i)ᵀ S_i / (φ(q_i)ᵀ z_i + eps), S_i = Σ_{j visible} φ(k_j) v_jᵀ, z_i = Σ_{j visible} φ(k_j).
  *  - elu:  φ(x) = elu(x) + 1 (Katharopoulos et al. 2020);  relu: φ(x) = max(x, 0).
  *  - favor+: x' = x/D^¼, φ(x) = exp(W x' − |x'|²/2)/√m (Choromanski et al. 2021, positive random
- *    features), so E[φ(q)·φ(k)] = exp(q·k/√D). For stability each query row is shifted by its own max and
+ *    features), so E[φ(q)·φ(k)] = exp(q·k/√D); W is drawn by ./orthogonal.ts when not given. For stability each query row is shifted by its own max and
  *    all keys of a (batch, head) by one common max: both factors cancel in the ratio (exact when eps = 0).
  */
 import type { Tensor } from '@tensorflow/tfjs-core';
@@ -95,9 +95,4 @@ export function linearCore(tf: TF, fq: Tensor, fk: Tensor, v: Tensor, causal: bo
     outs.push(finish(num, den));
   }
   return outs.length === 1 ? outs[0] : tf.concat(outs, 2);
-}
-
-/** Checks a proj [m, D] meta/tensor against D. */
-export function drawProj(tf: TF, m: number, d: number, seed: number): Tensor {
-  return tf.randomNormal([m, d], 0, 1, 'float32', seed);
 }

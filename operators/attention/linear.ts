@@ -1,23 +1,25 @@
 import { defineOperator, expectDim, expectRank, tensor, Type } from '../../core/operator/index.js';
 import { causalParam, dims4, qkvShapes } from './common.js';
-import { drawProj, epsParam, featureMap, featureMapParam, linearCore, numFeaturesParam, resolveEps } from './features.js';
+import { epsParam, featureMap, featureMapParam, linearCore, numFeaturesParam, resolveEps } from './features.js';
+import { drawProjection, orthogonalParam } from './orthogonal.js';
 
 /** Kernelised linear attention: elu+1 / relu (Katharopoulos et al. 2020) or FAVOR+ (Performer). */
 export const linearAttention = defineOperator({
   id: 'attention.linear',
-  version: 1,
+  version: 2,
   summary: 'out_i = φ(q_i)ᵀ Σ_j φ(k_j) v_jᵀ / (φ(q_i)ᵀ Σ_j φ(k_j) + eps), φ ∈ {elu+1, relu, FAVOR+}; causal by chunked prefix sums',
   description:
     'Linear attention ("Transformers are RNNs", Katharopoulos et al., ICML 2020) and FAVOR+ ("Rethinking Attention with ' +
-    'Performers", Choromanski et al., ICLR 2021). FAVOR+: x′ = x/D^¼, φ(x) = exp(Wx′ − |x′|²/2)/√m with W [m,D] i.i.d. N(0,1) ' +
-    'rows (the `proj` input, or drawn from the node seed when absent; not orthogonalised), an unbiased estimate of ' +
+    'Performers", Choromanski et al., ICLR 2021). FAVOR+: x′ = x/D^¼, φ(x) = exp(Wx′ − |x′|²/2)/√m with W [m,D] the `proj` ' +
+    'input or, when absent, drawn from the node seed: orthogonal random features (orthogonal: true; blocks of D orthogonal ' +
+    'rows with chi_D norms, rows marginally N(0,I), lower variance) or i.i.d. N(0,1) rows (false); an unbiased estimate of ' +
     'softmax attention at scale 1/√D; rows are max-shifted for stability (exact for eps = 0). Causal (bottom-right ' +
     'aligned) by prefix sums over chunks of 128 keys. Time O(N·m·(D+Dv)), state memory O(m·Dv). A zero denominator ' +
     '(relu, eps = 0) gives 0. Float32: ~1e-5 relative to a float64 evaluation of the same formula.',
   stochastic: true,
   examples: [{ params: { feature_map: 'favor+', num_features: 16, causal: true }, inputs: { q: { shape: [1, 2, 8, 4] }, k: { shape: [1, 2, 8, 4] }, v: { shape: [1, 2, 8, 3] } } }],
   params: Type.Object(
-    { feature_map: featureMapParam, num_features: numFeaturesParam, causal: causalParam, eps: epsParam },
+    { feature_map: featureMapParam, num_features: numFeaturesParam, orthogonal: orthogonalParam, causal: causalParam, eps: epsParam },
     { additionalProperties: false },
   ),
   inputs: {
@@ -37,7 +39,7 @@ export const linearAttention = defineOperator({
   },
   run: ({ q, k, v, proj }, p, { tf, seed }) => {
     const map = p.feature_map;
-    const w = map === 'favor+' ? proj ?? drawProj(tf, p.num_features, dims4(q)[3], seed) : undefined;
+    const w = map === 'favor+' ? proj ?? drawProjection(tf, p.num_features, dims4(q)[3], seed, p.orthogonal) : undefined;
     const fq = featureMap(tf, q, map, w, true);
     const fk = featureMap(tf, k, map, w, false);
     return { out: linearCore(tf, fq, fk, v, p.causal, resolveEps(p.eps, map)) };

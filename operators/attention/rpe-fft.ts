@@ -1,7 +1,8 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { defineOperator, expectDim, expectRank, ShapeError, tensor, Type } from '../../core/operator/index.js';
 import { causalParam, dims4, qkvShapes, safeDiv } from './common.js';
-import { drawProj, epsParam, featureMap, featureMapParam, numFeaturesParam, resolveEps } from './features.js';
+import { epsParam, featureMap, featureMapParam, numFeaturesParam, resolveEps } from './features.js';
+import { drawProjection, orthogonalParam } from './orthogonal.js';
 
 /** Elements per block of features (block·(Dv+1)·L complex values are alive at once). */
 const FFT_BLOCK_ELEMENTS = 1 << 22;
@@ -9,12 +10,12 @@ const FFT_BLOCK_ELEMENTS = 1 << 22;
 /** Kernelised attention with relative positional encoding, the Toeplitz product by FFT (Luo et al., NeurIPS 2021). */
 export const rpeFftAttention = defineOperator({
   id: 'attention.rpe_fft',
-  version: 1,
+  version: 2,
   unsupportedBackends: { webgpu: 'tfjs-webgpu 4.22 mis-broadcasts complex tensors in the FFT path' },
   summary: 'out_i = Σ_j c_{i−j} φ(q_i)·φ(k_j) v_j / (Σ_j c_{i−j} φ(q_i)·φ(k_j) + eps), c_t = exp(b_t), the Toeplitz products by FFT',
   description:
     'Kernelised attention with RPE ("Stable, Fast and Accurate: Kernelized Attention with Relative Positional Encoding", ' +
-    'Luo et al., NeurIPS 2021). φ as in attention.linear (elu+1, relu, FAVOR+ with `proj` [m,D] or a seeded draw). ' +
+    'Luo et al., NeurIPS 2021). φ as in attention.linear (elu+1, relu, FAVOR+ with `proj` [m,D] or a seeded draw, orthogonal by default). ' +
     'rpe [H, 2N−1] holds b with rpe[h,(i−j)+N−1] = b_{i−j}; c = exp(b − max b) (the shift cancels; eps is rescaled to ' +
     'match). For each feature l the Toeplitz product C·(φ(K)_{:,l} ⊙ [V,1]) is a circulant embedding of length ' +
     'L = 2^⌈log₂(2N−1)⌉ multiplied by tf.spectral.rfft/irfft: O(m·Dv·N log N) time, memory O(N·Dv) per feature (features ' +
@@ -24,7 +25,7 @@ export const rpeFftAttention = defineOperator({
   stochastic: true,
   examples: [{ params: { feature_map: 'elu' }, inputs: { q: { shape: [1, 2, 8, 4] }, k: { shape: [1, 2, 8, 4] }, v: { shape: [1, 2, 8, 3] }, rpe: { shape: [2, 15] } } }],
   params: Type.Object(
-    { feature_map: featureMapParam, num_features: numFeaturesParam, causal: causalParam, eps: epsParam },
+    { feature_map: featureMapParam, num_features: numFeaturesParam, orthogonal: orthogonalParam, causal: causalParam, eps: epsParam },
     { additionalProperties: false },
   ),
   inputs: {
@@ -50,7 +51,7 @@ export const rpeFftAttention = defineOperator({
     const dv = dims4(v)[3];
     if (dims4(k)[2] !== n || rpe.shape[1] !== 2 * n - 1) throw new ShapeError('attention.rpe_fft: needs Nq = Nk = N and rpe [H, 2N−1]', '/inputs/rpe');
     const map = p.feature_map;
-    const w = map === 'favor+' ? proj ?? drawProj(tf, p.num_features, dim, seed) : undefined;
+    const w = map === 'favor+' ? proj ?? drawProjection(tf, p.num_features, dim, seed, p.orthogonal) : undefined;
     const fq = featureMap(tf, q, map, w, true); // [B,H,N,m]
     const fk = featureMap(tf, k, map, w, false);
     const m = fq.shape[3]!;

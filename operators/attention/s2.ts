@@ -1,53 +1,16 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { defineOperator, ParamError, tensor, Type } from '../../core/operator/index.js';
-import type { TF } from '../../core/operator/index.js';
-import { dims4, maskedSoftmax, qkvShapes, resolveScale, scaledLogits, scaleParam } from './common.js';
+import { blockSparseCausal } from './block-sparse.js';
+import { dims4, qkvShapes, resolveScale, scaleParam } from './common.js';
+import { s2Blocks } from './s2-pattern.js';
 
-export interface S2Pattern {
-  block_size: number;
-  local_blocks: number;
-  vert_stride: number;
-  head_step: number | null;
-  head_offset: number;
-  dense_heads: number;
-}
-
-/** head_step null = max(1, ⌊vert_stride/H⌋) (dkernel's heterogeneous default). */
-export function headStep(p: S2Pattern, heads: number): number {
-  return p.head_step ?? Math.max(1, Math.floor(p.vert_stride / heads));
-}
-
-/**
- * The S2 mask [H, Nq, Nk] as 0/1 floats (host): query i (absolute position i + Nk − Nq) sees key j iff
- * j ≤ i + Nk − Nq and, for a sparse head h, with qb, kb their blocks: qb − kb < local_blocks or
- * (kb + h·head_step + head_offset) mod vert_stride = 0. The last dense_heads heads are dense-causal.
- */
-export function s2Mask(p: S2Pattern, heads: number, nq: number, nk: number): Float32Array {
-  const step = headStep(p, heads);
-  const out = new Float32Array(heads * nq * nk);
-  for (let h = 0; h < heads; h++) {
-    const dense = h >= heads - p.dense_heads;
-    for (let i = 0; i < nq; i++) {
-      const pos = i + nk - nq;
-      const qb = Math.floor(pos / p.block_size);
-      for (let j = 0; j <= Math.min(pos, nk - 1); j++) {
-        const kb = Math.floor(j / p.block_size);
-        const ok = dense || qb - kb < p.local_blocks || (kb + h * step + p.head_offset) % p.vert_stride === 0;
-        if (ok) out[(h * nq + i) * nk + j] = 1;
-      }
-    }
-  }
-  return out;
-}
-
-function maskTensor(tf: TF, p: S2Pattern, heads: number, nq: number, nk: number): Tensor {
-  return tf.tensor(s2Mask(p, heads, nq, nk), [1, heads, nq, nk]);
-}
+export { headStep, s2Blocks, s2Mask } from './s2-pattern.js';
+export type { S2Pattern } from './s2-pattern.js';
 
 /** S2-Attention: per-head strided block-sparse causal attention (heterogeneous context sharding). */
 export const s2Attention = defineOperator({
   id: 'attention.s2',
-  version: 1,
+  version: 2,
   summary: 'softmax attention under the S2 block-sparse causal mask: local blocks plus a per-head vertical stride (heads shard the context)',
   description:
     'S2-Attention ("S2-Attention: Hardware-Aware Context Sharding Among Attention Heads", Lin et al., 2024; ' +
@@ -56,8 +19,11 @@ export const s2Attention = defineOperator({
     '(head_step null = max(1, ⌊vert_stride/H⌋)); the token-level causal mask applies on top and the last dense_heads ' +
     'heads are dense-causal. The union over heads covers the whole causal context when the offsets h·head_step + ' +
     'head_offset hit every residue mod vert_stride (e.g. head_step 1 and H ≥ vert_stride). ' +
-    'Implemented as masked dense softmax: it equals attention.softmax under the same explicit mask, but costs ' +
-    'O(Nq·Nk) time and memory (no block-sparse kernel). Float32: ~1e-6 relative.',
+    'Block-sparse: only the active (query block, key block) pairs are computed (per chunk of query blocks, the active ' +
+    'K/V blocks are gathered and multiplied in one batched matMul), so time is O(B·H·Nq·A·block_size·(D+Dv)) with ' +
+    'A ≈ local_blocks + Nk/(block_size·vert_stride) active blocks per query block, and no Nq×Nk tensor is allocated ' +
+    '(dense heads cost O(Nq·Nk) time, but are chunked the same way). It equals attention.softmax under the explicit ' +
+    'S2 mask; queries before the first key (Nq > Nk) return 0. Float32: ~1e-6 relative.',
   examples: [{ params: { block_size: 4, local_blocks: 2, vert_stride: 2 }, inputs: { q: { shape: [1, 2, 16, 4] }, k: { shape: [1, 2, 16, 4] }, v: { shape: [1, 2, 16, 3] } } }],
   params: Type.Object(
     {
@@ -83,9 +49,24 @@ export const s2Attention = defineOperator({
     return { out: [d.B, d.H, d.Nq, d.Dv] };
   },
   run: ({ q, k, v }, p, { tf }) => {
-    const [, h, nq, dim] = dims4(q);
+    const [b, h, nq, dim] = dims4(q);
     const nk = dims4(k)[2];
-    const mask = maskTensor(tf, p, h, nq, nk);
-    return { out: tf.matMul(maskedSoftmax(tf, scaledLogits(tf, q, k, resolveScale(p.scale, dim)), mask), v) };
+    const dv = dims4(v)[3];
+    const scale = resolveScale(p.scale, dim);
+    // sparse heads and the (last) dense heads separately: a dense head's A would widen every head's gather
+    const groups: Tensor[] = [];
+    const split = Math.max(0, h - p.dense_heads);
+    for (const [h0, h1] of [[0, split], [split, h]]) {
+      if (h1 <= h0) continue;
+      const part = (x: Tensor, c: number, n: number) => (h1 - h0 === h ? x : tf.slice(x, [0, h0, 0, 0], [b, h1 - h0, n, c]));
+      groups.push(
+        blockSparseCausal(tf, part(q, dim, nq), part(k, dim, nk), part(v, dv, nk), {
+          blockSize: p.block_size,
+          scale,
+          blocks: (hh, qb) => s2Blocks(p, h, h0 + hh, qb),
+        }),
+      );
+    }
+    return { out: groups.length === 1 ? groups[0] : tf.concat(groups, 1) };
   },
 });

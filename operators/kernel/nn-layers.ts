@@ -1,6 +1,6 @@
 /**
- * kernel/nn-layers — the analytic NNGP / NTK recursion of a fully connected network described as a
- * list of layers (neural-tangents' stax, in JSON). Two halves:
+ * kernel/nn-layers — the analytic NNGP / NTK recursion of a network described as a list of layers
+ * (neural-tangents' stax, in JSON); convolutional steps run in ./nn-conv.ts. Two halves:
  *  - `compileLayers` (static, no tfjs): validates the layer list, with JSON pointers, and compiles
  *    it into steps with every constant resolved (fan-ins of the standard parameterisation included);
  *  - `applySteps` (tfjs, per tile): runs the recursion on one tile of (K, Θ, q₁, q₂).
@@ -29,10 +29,20 @@ export type Step =
   /** nIn: the fan-in for the standard NTK ('input' = the input dimension d, known at run time). */
   | { kind: 'dense'; w2: number; b2: number; bias: boolean; nIn: number | 'input' | null }
   | { kind: 'act'; act: Activation }
-  | { kind: 'residual'; branch: Step[] };
+  | { kind: 'residual'; branch: Step[] }
+  /** 1-D convolution over positions (inputs [n, P, C]); nIn = C_in ('input' = C); the fan-in is nIn·filter. */
+  | { kind: 'conv'; w2: number; b2: number; bias: boolean; filter: number; padding: Padding; nIn: number | 'input' | null }
+  /**
+   * global_avg_pool / flatten: reduces [n, P, C] to features ('pool': C of them, 'flatten': P·C).
+   * channels = C_last ('input' = C, null = not declared); the dense steps after it see nIn 'input' = that width.
+   */
+  | { kind: 'readout'; mode: 'pool' | 'flatten'; channels: number | 'input' | null };
+
+export type Padding = 'same' | 'circular';
 
 const ACTIVATION_TYPES = ['relu', 'abrelu', 'leaky_relu', 'abs', 'erf', 'sigmoid_like', 'gelu', 'sin', 'cos', 'identity', 'layernorm'];
-export const LAYER_TYPES = ['dense', ...ACTIVATION_TYPES, 'residual'];
+const SPATIAL_TYPES = ['conv', 'global_avg_pool', 'flatten'];
+export const LAYER_TYPES = ['dense', ...ACTIVATION_TYPES, 'residual', ...SPATIAL_TYPES];
 
 /** Keys each layer type accepts (besides `type`), with their defaults. */
 const LAYER_KEYS: Record<string, Record<string, number | undefined>> = {
@@ -49,6 +59,9 @@ const LAYER_KEYS: Record<string, Record<string, number | undefined>> = {
   identity: {},
   layernorm: { eps: 1e-12 },
   residual: {},
+  conv: { filter: 3, W_std: 1, b_std: undefined, width: undefined, padding: undefined },
+  global_avg_pool: {},
+  flatten: {},
 };
 
 /** Per-layer docs, for the operator description. */
@@ -56,7 +69,9 @@ export const LAYER_DOC =
   'dense {W_std=1, b_std (absent = no bias), width (needed by "standard" for all but the last dense)}, relu, ' +
   'abrelu {a=0, b=1} (a·min(x,0)+b·max(x,0)), leaky_relu {alpha=0.01}, abs, erf {a=1, b=1, c=0} (a·erf(bx)+c), ' +
   'sigmoid_like (erf(0.5, 1/2.4020563531719796, 0.5)), gelu (x·Φ(x)), sin {a=1, b=1, c=0} (a·sin(bx+c)), ' +
-  'cos {a=1, b=1, c=0} (a·cos(bx+c)), identity, layernorm {eps=1e-12}, residual {branch: [layers]} (x + branch(x))';
+  'cos {a=1, b=1, c=0} (a·cos(bx+c)), identity, layernorm {eps=1e-12}, residual {branch: [layers]} (x + branch(x)); ' +
+  'on [n, P, C] inputs: conv {filter=3 (odd), padding="same"|"circular", W_std=1, b_std, width (output channels)}, ' +
+  'global_avg_pool, flatten (one of the two must end the convolutional part)';
 
 interface Walk {
   gaussian: boolean;
@@ -64,16 +79,24 @@ interface Walk {
   width: number | 'input' | null;
   /** Pointer of the dense layer that left `width` undeclared. */
   widthFrom: string | null;
+  /** 3 while the representation is [n, P, C] (before global_avg_pool/flatten), else 2. */
+  rank: 2 | 3;
+  /** Pointer of a flatten not yet followed by a dense layer. */
+  afterFlatten: string | null;
 }
 
 /**
  * Validates `layers` and compiles them to steps. Throws ParamError with a pointer such as
- * `/params/layers/3` (a layer) or `/params/layers/3/W_std` (one of its fields).
+ * `/params/layers/3` (a layer) or `/params/layers/3/W_std` (one of its fields). `inputRank` 3 means
+ * inputs [n, P, C]: the list must then reduce positions (global_avg_pool or flatten) before any dense.
  */
-export function compileLayers(layers: unknown, parameterization: Parameterization, pointer = '/params/layers'): Step[] {
+export function compileLayers(layers: unknown, parameterization: Parameterization, pointer = '/params/layers', inputRank: 2 | 3 = 2): Step[] {
   if (!Array.isArray(layers)) throw new ParamError('layers must be an array', pointer);
-  const walk: Walk = { gaussian: false, width: 'input', widthFrom: null };
+  const walk: Walk = { gaussian: false, width: 'input', widthFrom: null, rank: inputRank, afterFlatten: null };
   const steps = compileList(layers, parameterization, pointer, walk);
+  if (walk.rank === 3) {
+    throw new ParamError('inputs [n, P, C] need a global_avg_pool or flatten layer: kernel.nn returns [n1, n2] kernels', pointer);
+  }
   return steps;
 }
 
@@ -97,14 +120,24 @@ function compileList(layers: unknown[], param: Parameterization, pointer: string
     const layer = raw as Record<string, unknown>;
     const type = layer.type;
     if (typeof type !== 'string') throw new ParamError('a layer needs a string "type"', ptr);
-    if (!(type in LAYER_KEYS)) {
-      const conv = ['conv', 'global_avg_pool', 'flatten'].includes(type);
+    if (!(type in LAYER_KEYS)) throw new ParamError(`unknown layer type '${type}' (known: ${LAYER_TYPES.join(', ')})`, ptr);
+    // Where each layer may stand: spatial layers on [n, P, C] only, dense only once positions are reduced.
+    if (SPATIAL_TYPES.includes(type) && walk.rank !== 3) {
       throw new ParamError(
-        conv
-          ? `layer type '${type}' needs [n,P,C] inputs and convolutional kernels, which kernel.nn does not implement yet`
-          : `unknown layer type '${type}' (known: ${LAYER_TYPES.join(', ')})`,
+        `'${type}' needs an [n, P, C] representation: inputs x1 [n1, P, C] and no global_avg_pool/flatten before it`,
         ptr,
       );
+    }
+    if (type === 'dense' && walk.rank === 3) {
+      throw new ParamError(
+        "'dense' on an [n, P, C] representation: reduce positions first (global_avg_pool or flatten), or use conv with filter 1",
+        ptr,
+      );
+    }
+    if (walk.afterFlatten && type !== 'dense' && type !== 'identity') {
+      // After flatten each feature keeps its own position's variance, so an activation there is not a map of the
+      // averaged kernel; the same network is written with the activation before flatten.
+      throw new ParamError(`'${type}' after flatten (${walk.afterFlatten}): put it before flatten (the same network) or add a dense layer first`, ptr);
     }
     const allowed = type === 'residual' ? ['branch'] : Object.keys(LAYER_KEYS[type]);
     for (const key of Object.keys(layer)) {
@@ -137,12 +170,45 @@ function compileList(layers: unknown[], param: Parameterization, pointer: string
         }
         steps.push({ kind: 'dense', w2: wStd * wStd, b2: bStd === undefined ? 0 : bStd * bStd, bias: bStd !== undefined, nIn });
         walk.gaussian = true;
+        walk.afterFlatten = null;
         walk.width = width ?? null;
         walk.widthFrom = width === undefined ? ptr : null;
         return;
       }
       case 'identity':
         return;
+      case 'conv': {
+        const filter = num(layer, 'filter', ptr, (v) => (!Number.isInteger(v) || v < 1 || v % 2 === 0 ? 'must be an odd integer ≥ 1' : undefined))!;
+        const padding = layer.padding ?? 'same';
+        if (padding !== 'same' && padding !== 'circular') throw new ParamError('padding must be "same" or "circular"', `${ptr}/padding`);
+        const wStd = num(layer, 'W_std', ptr, nonNegative)!;
+        const bStd = num(layer, 'b_std', ptr, nonNegative);
+        const width = num(layer, 'width', ptr, positiveInteger);
+        let nIn: number | 'input' | null = null;
+        if (param === 'standard') {
+          if (walk.width === null) {
+            throw new ParamError(
+              'parameterization "standard" needs the width (output channels) of every conv/dense layer except the last',
+              `${walk.widthFrom}/width`,
+            );
+          }
+          nIn = walk.width;
+        }
+        steps.push({ kind: 'conv', w2: wStd * wStd, b2: bStd === undefined ? 0 : bStd * bStd, bias: bStd !== undefined, filter, padding, nIn });
+        walk.gaussian = true;
+        walk.width = width ?? null;
+        walk.widthFrom = width === undefined ? ptr : null;
+        return;
+      }
+      case 'global_avg_pool':
+      case 'flatten': {
+        steps.push({ kind: 'readout', mode: type === 'flatten' ? 'flatten' : 'pool', channels: walk.width });
+        walk.rank = 2;
+        // The features after it: 'input' = the readout width, resolved at run time (it needs P and C).
+        if (walk.width !== null) walk.width = 'input';
+        if (type === 'flatten') walk.afterFlatten = ptr;
+        return;
+      }
       case 'layernorm': {
         needGaussian();
         steps.push({ kind: 'act', act: { kind: 'layernorm', eps: num(layer, 'eps', ptr, positive)! } });
@@ -156,6 +222,7 @@ function compileList(layers: unknown[], param: Parameterization, pointer: string
         if (typeof inner.width === 'number' && typeof walk.width === 'number' && inner.width !== walk.width) {
           throw new ParamError(`residual branch maps width ${walk.width} to ${inner.width}: the sum needs equal widths`, ptr);
         }
+        if (inner.rank !== walk.rank) throw new ParamError('a residual branch cannot reduce positions (global_avg_pool/flatten)', ptr);
         steps.push({ kind: 'residual', branch: sub });
         walk.gaussian = walk.gaussian && inner.gaussian;
         return;
@@ -268,13 +335,17 @@ function applyStep(tf: TF, step: Step, s: TileState, options: ApplyOptions): Til
         s = { K: tf.add(s.K, br.K), T, q1: tf.add(s.q1, br.q1), q2: tf.add(s.q2, br.q2) };
         break;
       }
+      case 'conv':
+      case 'readout':
+        // compileLayers only emits them for [n, P, C] inputs, which nnKernel hands to the spatial recursion (nn-conv.ts).
+        throw new Error(`kernel/nn-layers: a '${step.kind}' step in the flat recursion`);
     }
   }
   return s;
 }
 
 /** √(max(P − u, 0))·√(max(P + u, 0)) = √(max(P² − u², 0)) without squaring. */
-function sqrtDiffSquares(tf: TF, P: Tensor, u: Tensor): Tensor {
+export function sqrtDiffSquares(tf: TF, P: Tensor, u: Tensor): Tensor {
   return tf.mul(tf.sqrt(tf.relu(tf.sub(P, u))), tf.sqrt(tf.relu(tf.add(P, u))));
 }
 
@@ -282,7 +353,7 @@ function sqrtDiffSquares(tf: TF, P: Tensor, u: Tensor): Tensor {
  * The map of one activation: new K and the derivative kernel K̇ (Θ ← Θ ⊙ K̇; undefined when not
  * asked). `diag`: a mask of the diagonal entries of a symmetric call, or 'all' when K = q₁ = q₂.
  */
-function activate(
+export function activate(
   tf: TF,
   act: Activation,
   K: Tensor,

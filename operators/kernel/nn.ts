@@ -2,6 +2,7 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import type { TF } from '../../core/operator/context.js';
 import { defineOperator, expectDim, expectRank, ShapeError, tensor, Type } from '../../core/operator/index.js';
 import { applySteps, compileLayers, LAYER_DOC, type Parameterization, type Step } from './nn-layers.js';
+import { nnConvKernel } from './nn-conv.js';
 import { assembleTiled, DEFAULT_TILE_ENTRIES, diagonalMask, type TiledOptions } from './tiling.js';
 
 export interface NnKernelOptions extends TiledOptions {
@@ -12,7 +13,8 @@ export interface NnKernelOptions extends TiledOptions {
 /**
  * The analytic NNGP and NTK of compiled `steps` (see `compileLayers`) between the rows of x1 [n1,d]
  * and x2 [n2,d] (x2 undefined = x1, symmetric, exact diagonal), tiled so that memory is bounded by
- * the outputs. The caller owns the returned tensors.
+ * the outputs. Inputs [n, P, C] (steps compiled with inputRank 3) go to the convolutional recursion
+ * (nn-conv.ts). The caller owns the returned tensors.
  */
 export async function nnKernel(
   tf: TF,
@@ -21,6 +23,7 @@ export async function nnKernel(
   x2: Tensor | undefined,
   options: NnKernelOptions = {},
 ): Promise<{ nngp?: Tensor; ntk?: Tensor }> {
+  if (x1.rank === 3) return nnConvKernel(tf, steps, x1, x2, options);
   const wantNngp = options.nngp ?? true;
   const wantNtk = options.ntk ?? true;
   const symmetric = x2 === undefined;
@@ -75,8 +78,8 @@ const layerSchema = Type.Object(
 
 export const nn = defineOperator({
   id: 'kernel.nn',
-  version: 1,
-  summary: 'Analytic NNGP K and NTK Θ of an infinitely wide network given as a list of layers (stax-like): K ← W²K + b², Θ ← K + W²Θ, activations K ← E[φφ], Θ ← Θ⊙E[φ′φ′]',
+  version: 2,
+  summary: 'Analytic NNGP K and NTK Θ of an infinitely wide network (dense or 1-D convolutional) given as a list of layers (stax-like): K ← W²K + b², Θ ← K + W²Θ, activations K ← E[φφ], Θ ← Θ⊙E[φ′φ′]',
   description: [
     'Reference: Jacot et al. 2018 (NTK), Lee et al. 2018/2019 (NNGP, wide networks), Novak et al. 2020 (neural-tangents).',
     'Matches neural-tangents stax on the same layers: input kernel K = x1x2ᵀ/d, q = ‖x‖²/d, Θ = 0; dense under "ntk":',
@@ -87,7 +90,16 @@ export const nn = defineOperator({
     'depth 100+), clamped; θ = 0 exactly on the diagonal of a symmetric call (x2 absent), whose diagonal uses the',
     'exact ‖x‖²/d; a zero row without bias gives 0. Computed in tiles of tile_entries entries (symmetric calls',
     'compute the upper triangle only), so memory is the outputs plus one tile. Measured agreement with a float64',
-    'reference: rtol ≤ 2e-4 for shallow stacks (tests/kernel). Convolutional layers are not implemented yet.',
+    'reference: rtol ≤ 2e-4 for shallow stacks (tests/kernel).',
+    'Convolutional networks (Novak et al. 2019, Arora et al. 2019): inputs x1 [n1, P, C] (P positions, C channels), input',
+    'kernel Σ(a,b,i,j) = Σ_c x1[a,i,c]x2[b,j,c]/C; conv {filter F odd, padding, W_std, b_std, width}: Σ′ = W²·M(Σ) + b²,',
+    'Θ′ = W²·M(Θ) + Σ′ ("ntk"; weights W_std/√(F·C_in)) or C_in·F·M(Σ) + W²·M(Θ) + 1[bias] ("standard"), with',
+    'M(X)(i,j) = (1/F)Σ_δ X(i+δ, j+δ): "same" = zero padding (out-of-range taps dropped, still ÷F, neural-tangents SAME),',
+    '"circular" wraps; activations act entrywise on the position pairs with variances q(a,i); global_avg_pool = mean over',
+    'all pairs (i,j) (tracked over [n1, n2, P, P]), flatten = mean over i = j (only the diagonal [n1, n2, P] is tracked:',
+    'exact, as conv shifts both positions alike and activations are entrywise). Dense layers follow the readout as',
+    'usual; "standard" takes their fan-in as C_last (pool) or P·C_last (flatten). Activations directly after flatten are',
+    'rejected (write them before it: the same network). Tiles shrink by P² (pool) or P (flatten).',
   ].join(' '),
   params: Type.Object(
     {
@@ -114,32 +126,49 @@ export const nn = defineOperator({
     { additionalProperties: false },
   ),
   inputs: {
-    x1: tensor({ dtype: 'float32', rank: 2, doc: 'x1 [n1, d]' }),
-    x2: tensor({ dtype: 'float32', rank: 2, optional: true, doc: 'x2 [n2, d]; absent = x1 (symmetric, exact diagonal)' }),
+    x1: tensor({ dtype: 'float32', rank: [2, 3], doc: 'x1 [n1, d], or [n1, P, C] for convolutional layers' }),
+    x2: tensor({ dtype: 'float32', rank: [2, 3], optional: true, doc: 'x2 [n2, d] or [n2, P, C]; absent = x1 (symmetric, exact diagonal)' }),
   },
   outputs: {
     nngp: tensor({ dtype: 'float32', optional: true, doc: 'NNGP kernel K [n1, n2]' }),
     ntk: tensor({ dtype: 'float32', optional: true, doc: 'NTK Θ [n1, n2]' }),
   },
-  examples: [{ inputs: { x1: { shape: [5, 3] }, x2: { shape: [4, 3] } } }],
+  examples: [
+    { inputs: { x1: { shape: [5, 3] }, x2: { shape: [4, 3] } } },
+    {
+      params: {
+        layers: [
+          { type: 'conv', filter: 3, W_std: 1.5, b_std: 0.05 },
+          { type: 'relu' },
+          { type: 'global_avg_pool' },
+          { type: 'dense', W_std: 1.5, b_std: 0.05 },
+        ],
+      },
+      inputs: { x1: { shape: [4, 6, 2] }, x2: { shape: [3, 6, 2] } },
+    },
+  ],
   shape: ({ x1, x2 }, p) => {
-    compileLayers(p.layers, p.parameterization as Parameterization);
     const s1 = x1.shape!;
-    expectRank(s1, 2, 'x1', '/inputs/x1');
+    expectRank(s1, [2, 3], 'x1', '/inputs/x1');
+    compileLayers(p.layers, p.parameterization as Parameterization, '/params/layers', s1.length as 2 | 3);
     let n2 = s1[0];
     if (x2?.shape) {
-      expectRank(x2.shape, 2, 'x2', '/inputs/x2');
-      expectDim(x2.shape[1], s1[1], 'x2 and x1 must have the same number of features', '/inputs/x2');
+      expectRank(x2.shape, s1.length, 'x2 (the rank of x1)', '/inputs/x2');
+      for (let k = 1; k < s1.length; k++) {
+        expectDim(x2.shape[k], s1[k], k === s1.length - 1 ? 'x2 and x1 must have the same number of features' : 'x2 and x1 must have the same number of positions', '/inputs/x2');
+      }
       n2 = x2.shape[0];
     }
-    if (typeof s1[1] === 'number' && s1[1] === 0) throw new ShapeError('x1 has no features', '/inputs/x1');
+    for (let k = 1; k < s1.length; k++) {
+      if (typeof s1[k] === 'number' && s1[k] === 0) throw new ShapeError(k === s1.length - 1 ? 'x1 has no features' : 'x1 has no positions', '/inputs/x1');
+    }
     const out: { nngp?: (number | string | null)[]; ntk?: (number | string | null)[] } = {};
     if (p.outputs.includes('nngp')) out.nngp = [s1[0], n2];
     if (p.outputs.includes('ntk')) out.ntk = [s1[0], n2];
     return out;
   },
   run: async ({ x1, x2 }, p, ctx) => {
-    const steps = compileLayers(p.layers, p.parameterization as Parameterization);
+    const steps = compileLayers(p.layers, p.parameterization as Parameterization, '/params/layers', x1.rank === 3 ? 3 : 2);
     return nnKernel(ctx.tf, steps, x1, x2, {
       nngp: p.outputs.includes('nngp'),
       ntk: p.outputs.includes('ntk'),

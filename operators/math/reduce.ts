@@ -1,14 +1,4 @@
-import { defineOperator, normalizeAxes, ShapeError, tensor, Type } from '../../core/operator/index.js';
-
-/** Non-negative, distinct axes to reduce; absent means all of them. */
-function resolveAxes(axes: number[] | undefined, rank: number): number[] {
-  if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
-  const resolved = normalizeAxes(axes, rank, '/params/axes');
-  if (new Set(resolved).size !== resolved.length) {
-    throw new ShapeError(`axes ${JSON.stringify(axes)} name an axis twice (rank ${rank})`, '/params/axes');
-  }
-  return resolved;
-}
+import { defineOperator, reductionAxes, tensor, Type } from '../../core/operator/index.js';
 
 /** Reduction of x over `axes` by sum, mean, max or min (numpy semantics, incl. keepdims). */
 export const reduce = defineOperator({
@@ -36,12 +26,12 @@ export const reduce = defineOperator({
   examples: [{ params: { op: 'mean', axes: [0], keepdims: true }, inputs: { x: { shape: [4, 3] } } }],
   shape: ({ x }, p) => {
     const s = x.shape!;
-    const axes = new Set(resolveAxes(p.axes, s.length));
+    const axes = new Set(reductionAxes(p.axes, s.length));
     const shape = p.keepdims ? s.map((d, i) => (axes.has(i) ? 1 : d)) : s.filter((_, i) => !axes.has(i));
     return { out: { kind: 'tensor', dtype: p.op === 'mean' ? 'float32' : x.dtype, shape } };
   },
   run: ({ x }, p, { tf }) => {
-    const axes = resolveAxes(p.axes, x.rank);
+    const axes = reductionAxes(p.axes, x.rank);
     const fn = { sum: tf.sum, mean: tf.mean, max: tf.max, min: tf.min }[p.op];
     return { out: fn(x, axes, p.keepdims) };
   },

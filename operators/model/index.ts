@@ -5,3 +5,4 @@ export { Rng, mixSeed } from './rng.js';
 
 export { mlp } from './mlp.js';
 export { apply } from './apply.js';
+export { samplePreactivations } from './sample-preactivations.js';

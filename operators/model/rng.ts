@@ -10,6 +10,14 @@ export class Rng {
   constructor(seed: number) {
     this.state = (mixSeed(seed, 0x9e3779b9) >>> 0) || 1;
   }
+  /** The generator's whole state (for checkpoints): `restore` makes it draw the same future. */
+  snapshot(): [number, number | null] {
+    return [this.state, this.spare];
+  }
+  restore([state, spare]: [number, number | null]): void {
+    this.state = state >>> 0;
+    this.spare = spare;
+  }
   uniform(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;

@@ -1,6 +1,6 @@
 import type { Scalar, Tensor, Tensor2D } from '@tensorflow/tfjs-core';
 import { defineOperator, json, OperatorError, table, tensor, tensors, Type } from '../../core/operator/index.js';
-import type { RunContext, Static, Table } from '../../core/operator/index.js';
+import type { CheckpointState, JsonValue, RunContext, Static, Table } from '../../core/operator/index.js';
 import { checkParams, mlpForward, mlpPredict, paramNames, parseMlpModel, type MlpModel } from '../model/mlp-lib.js';
 import { mixSeed, Rng } from '../model/rng.js';
 import { allFinite, hessianTopEig, linearLossAndGrads, linearPredict, lossOf, mlpLossAndGrads, mlpNtk, sqNorm, targetsOf, type LossName } from './lib.js';
@@ -41,6 +41,10 @@ export const fitParams = Type.Object(
       description: 'mse: (1/2N)Σ‖f−y‖²; cross_entropy: −(1/N)Σ y·log softmax(f) (y one-hot, or int32 labels).',
     }),
     log_every: Type.Integer({ minimum: 1, default: 10, description: 'A metrics row every this many steps (and at steps 0 and the last).' }),
+    checkpoint_every: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], {
+      default: null,
+      description: 'Save the training state (parameters, optimiser state, minibatch RNG, metrics, stopping state) to the disk cache every this many steps; a run interrupted and started again resumes from the last checkpoint and ends bit-identical on the same backend. Needs a disk cache (null: off).',
+    }),
     early_stopping: nullable(
       Type.Object(
         {
@@ -211,6 +215,8 @@ export async function trainMlp(
     const total = p.epochs !== null ? p.epochs * stepsPerEpoch : p.steps;
     const rng = new Rng(mixSeed(ctx.seed, 1));
     let perm: Int32Array | null = null;
+    // The generator's state before it drew `perm`: a checkpoint redraws the current epoch's order from it.
+    let rngBeforePerm = rng.snapshot();
 
     const withTrainable = (ts: Tensor[]): Record<string, Tensor> => {
       const all = { ...w };
@@ -287,6 +293,7 @@ export async function trainMlp(
     let stopped = 'completed';
     let best = Infinity;
     let wait = 0;
+    let lastFinite = NaN;
     const checkStop = (row: Row): boolean => {
       if (p.stop_when && row[p.stop_when.metric] < p.stop_when.below) {
         stopped = 'stop_when';
@@ -305,19 +312,74 @@ export async function trainMlp(
       return false;
     };
 
-    let row0 = await logRow(0);
+    // Everything that decides the rest of the run, so that a resumed run ends bit-identical.
+    const checkpoint = p.checkpoint_every !== null ? ctx.checkpoint : undefined;
+    if (p.checkpoint_every !== null && !checkpoint) ctx.warn('checkpoint_every is set but this run has no disk cache: not checkpointing');
+    const format = `train.fit/1/${mode}/${opt.type}`;
+    const saveCheckpoint = (step: number) => {
+      const tensors: Record<string, Tensor> = {};
+      trainable.forEach((nm) => (tensors[`w/${nm}`] = w[nm]));
+      state.forEach((list, j) => list.forEach((t, i) => (tensors[`s${j}/${i}`] = t)));
+      const meta = { format, total, trainable, rows, best, wait, lastFinite, sharpIters, rng: rngBeforePerm };
+      return checkpoint!.save(step, { tensors, json: meta as unknown as JsonValue });
+    };
+    /** Adopts a loaded checkpoint (taking its tensors) and returns its step, or 0 when it does not fit this run. */
+    const resume = (step: number, saved: CheckpointState): number => {
+      const meta = saved.json as { format?: unknown; total?: unknown; trainable?: unknown; rows?: Row[]; best: number; wait: number; lastFinite: number; sharpIters: number; rng: [number, number | null] };
+      const get = (name: string, like: Tensor) => {
+        const t = saved.tensors[name];
+        return t && t.dtype === like.dtype && t.shape.length === like.shape.length && t.shape.every((d, i) => d === like.shape[i]) ? t : undefined;
+      };
+      const fits = meta?.format === format && meta.total === total && JSON.stringify(meta.trainable) === JSON.stringify(trainable) &&
+        Array.isArray(meta.rows) && meta.rows.length > 0 && Array.isArray(meta.rng) && step > 0 && step < total &&
+        Object.keys(saved.tensors).length === trainable.length + state.flat().length &&
+        trainable.every((nm) => get(`w/${nm}`, w[nm])) && state.every((list, j) => list.every((t, i) => get(`s${j}/${i}`, t)));
+      if (!fits) {
+        tf.dispose(Object.values(saved.tensors));
+        ctx.warn(`the checkpoint at step ${step} does not match this training run: starting from step 0`);
+        return 0;
+      }
+      trainable.forEach((nm) => {
+        w[nm].dispose();
+        w[nm] = saved.tensors[`w/${nm}`];
+      });
+      state = state.map((list, j) => list.map((t, i) => {
+        t.dispose();
+        return saved.tensors[`s${j}/${i}`];
+      }));
+      rows.push(...meta.rows!);
+      ({ best, wait, lastFinite, sharpIters } = meta);
+      rng.restore(meta.rng);
+      rngBeforePerm = rng.snapshot();
+      // Redraw the order of the epoch in progress; this also leaves the generator where it was.
+      if (bs < n) perm = rng.permutation(n);
+      return step;
+    };
+
+    const loaded = checkpoint ? await checkpoint.load() : undefined;
+    const start = loaded ? resume(loaded.step, loaded.state) : 0;
+    let row0: Row;
+    let done = false;
+    if (start === 0) {
+      row0 = await logRow(0);
+      lastFinite = Number.isFinite(row0.loss) ? row0.loss : NaN;
+      done = checkStop(row0);
+    } else {
+      row0 = rows[0];
+    }
     const initialLoss = row0.loss;
-    let lastFinite = Number.isFinite(initialLoss) ? initialLoss : NaN;
-    let stepsRun = 0;
+    let stepsRun = start;
     const progressEvery = Math.max(1, Math.floor(total / 200));
-    ctx.progress({ step: 0, total, fraction: 0, metrics: { loss: initialLoss } });
-    let done = checkStop(row0);
-    for (let t = 0; t < total && !done; t++) {
+    ctx.progress({ step: start, total, fraction: start / Math.max(total, 1), metrics: { loss: rows[rows.length - 1].loss } });
+    for (let t = start; t < total && !done; t++) {
       if (ctx.signal.aborted) throw new OperatorError('cancelled', `train.fit: cancelled at step ${t}`);
       const pos = t % stepsPerEpoch;
       let idx: Tensor | null = null;
       if (bs < n) {
-        if (pos === 0) perm = rng.permutation(n);
+        if (pos === 0) {
+          rngBeforePerm = rng.snapshot();
+          perm = rng.permutation(n);
+        }
         idx = tf.tensor1d(perm!.subarray(pos * bs, Math.min(n, (pos + 1) * bs)), 'int32');
       }
       const ts = trainable.map((nm) => w[nm]);
@@ -375,6 +437,7 @@ export async function trainMlp(
         done = checkStop(row);
       }
       if (logged || stepsRun % progressEvery === 0) ctx.progress({ step: stepsRun, total, fraction: stepsRun / Math.max(total, 1), metrics });
+      if (checkpoint && stepsRun % p.checkpoint_every! === 0 && stepsRun < total && !done) await saveCheckpoint(stepsRun);
     }
     if (!(await allFinite(tf, names.map((nm) => w[nm])))) throw divergence(stepsRun, NaN, lastFinite, initialLoss, model, p, trainable, lrs);
     if (rows[rows.length - 1].step !== stepsRun) await logRow(stepsRun);

@@ -5,7 +5,7 @@ import { ntkPrefixAttention, s2Attention, s2Mask, softmaxAttention } from '../..
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
 import { params, sequence } from '../helpers/dense-reference.js';
-import { call, dot, makeQkv, refAttention, relErr, tensorsOf, type Qkv } from './reference.js';
+import { call, dot, makeQkv, refAttention, refS2Allowed, relErr, tensorsOf, type Qkv } from './reference.js';
 
 /** NTK-Attention in float64: (Σ_vis e^{S} v + φ(q)Z) / (Σ_vis e^{S} + φ(q)|k|), by log-sum-exp. */
 function refNtk(x: Qkv, pk: number[], pz: number[], causal: boolean): number[] {
@@ -39,20 +39,6 @@ function refNtk(x: Qkv, pk: number[], pz: number[], causal: boolean): number[] {
         for (let c = 0; c < Dv; c++) out[((b * H + h) * Nq + i) * Dv + c] = num[c] / den;
       }
   return out;
-}
-
-/** S2 allowed keys, enumerated differently: local blocks [qb−L+1, qb] ∪ {r, r+s, r+2s, …}, r ≡ −(h·step+off) mod s. */
-function refS2Allowed(h: number, i: number, j: number, o: { H: number; Nq: number; Nk: number; bs: number; local: number; vs: number; step: number; off: number; dense: number }): boolean {
-  const pos = i + o.Nk - o.Nq;
-  if (j > pos) return false;
-  if (h >= o.H - o.dense) return true;
-  const qb = Math.floor(pos / o.bs);
-  const kb = Math.floor(j / o.bs);
-  const blocks = new Set<number>();
-  for (let t = Math.max(0, qb - o.local + 1); t <= qb; t++) blocks.add(t);
-  const r = (((-(h * o.step + o.off)) % o.vs) + o.vs) % o.vs;
-  for (let t = r; t <= qb; t += o.vs) blocks.add(t);
-  return blocks.has(kb);
 }
 
 const meta = (shape: (number | null)[]) => ({ kind: 'tensor' as const, dtype: 'float32' as const, shape });

@@ -138,3 +138,17 @@ export function projOf(m: number, d: number, seed: number): number[][] {
   }));
 }
 
+export interface S2Ref { H: number; Nq: number; Nk: number; bs: number; local: number; vs: number; step: number; off: number; dense: number }
+/** S2 allowed keys, enumerated differently: local blocks [qb−L+1, qb] ∪ {r, r+s, r+2s, …}, r ≡ −(h·step+off) mod s. */
+export function refS2Allowed(h: number, i: number, j: number, o: S2Ref): boolean {
+  const pos = i + o.Nk - o.Nq;
+  if (j > pos) return false;
+  if (h >= o.H - o.dense) return true;
+  const qb = Math.floor(pos / o.bs);
+  const kb = Math.floor(j / o.bs);
+  const blocks = new Set<number>();
+  for (let t = Math.max(0, qb - o.local + 1); t <= qb; t++) blocks.add(t);
+  const r = (((-(h * o.step + o.off)) % o.vs) + o.vs) % o.vs;
+  for (let t = r; t <= qb; t += o.vs) blocks.add(t);
+  return blocks.has(kb);
+}

@@ -14,7 +14,7 @@ import { decodeNpy } from '../../core/io/npy.js';
 import { testBackends, useBackend, webgpuSkipReason } from '../helpers/backends.js';
 
 const graphs = [
-  ...readdirSync('graphs').filter((f) => f.endsWith('.json')).map((f) => path.join('graphs', f)),
+  ...['graphs', 'graphs/papers'].flatMap((dir) => readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => path.join(dir, f))),
   'examples/plugins/softplus-graph.json',
 ];
 const backends = testBackends();

@@ -113,7 +113,9 @@ describe('kernel.nn shape and validation', () => {
     ]);
     expect(pointerOf(() => shape([{ type: 'conv', filter: [3] }]))).toEqual(['ParamError', '/params/layers/0']);
     expect(pointerOf(() => shape([{ type: 'dense' }], {}, meta([5, 3]), meta([4, 2])))).toEqual(['ShapeError', '/inputs/x2']);
-    expect(pointerOf(() => shape([{ type: 'dense' }], {}, meta([5, 3, 2])))).toEqual(['ShapeError', '/inputs/x1']);
+    // [n, P, C] inputs are convolutional (tests/kernel/nn-conv.test.ts): a dense layer before pooling is the error.
+    expect(pointerOf(() => shape([{ type: 'dense' }], {}, meta([5, 3, 2])))).toEqual(['ParamError', '/params/layers/0']);
+    expect(pointerOf(() => shape([{ type: 'dense' }], {}, meta([5, 3, 2, 1])))).toEqual(['ShapeError', '/inputs/x1']);
     expect(() => shape([{ type: 'relu' }])).toThrow(ParamError);
     expect(() => shape([], {}, meta([5, 3]), meta([4, 2]))).toThrow(ShapeError);
   });

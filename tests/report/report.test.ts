@@ -1,7 +1,7 @@
 /**
  * Reports: figures rendered to SVG headlessly with vega — sweep line plots with their axes and a
- * point per grid value, heatmaps of matrices, and the claims table. (Checked as SVG/HTML text; no
- * browser is needed to make the page.)
+ * point per grid value, heatmaps of matrices, ntk-convergence's declared figures, and the claims
+ * table. (Checked as SVG/HTML text; no browser is needed to make the page.)
  */
 import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -49,5 +49,10 @@ describe('kernelflow report', () => {
     const page = readFileSync(html, 'utf8');
     expect(page).toMatch(/<h2>Claims \(\d\/1 pass\)<\/h2>/);
     expect(page).toMatch(/<td>claim_slope<\/td>/);
+    // its declared log–log figure fits the same slope that check.slope measured for the claim
+    const claim = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')).claims[0];
+    const line = readFileSync(path.join(out, 'figures', 'errors-vs-widths.svg'), 'utf8');
+    expect(line).toContain(`fitted log–log slope ${claim.value.toPrecision(3)}`);
+    expect(line.match(/aria-roledescription="point"/g)).toHaveLength(28);
   });
 });
