@@ -29,6 +29,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { TF } from '../../core/operator/context.js';
 import { OperatorError } from '../../core/operator/errors.js';
+import { lapackHook } from './lapack-hook.js';
 
 const EPS = 2 ** -52;
 
@@ -85,6 +86,9 @@ export async function eigh(tf: TF, a: Tensor, options: EighOptions = {}): Promis
       throw new OperatorError('non_finite_input', 'linalg/eigh: the matrix has a non-finite entry', { index: i, value: String(data[i]) });
     }
   }
+  // The native backend's LAPACK dsyevd (float64 inside) replaces the host implementation when present.
+  const hook = lapackHook(tf);
+  const lapackEigh = hook?.eigh?.bind(hook);
   const counters: Counters = { merged: 0, deflated: 0, secularMax: 0 };
   const ms = { tridiagonal: 0, divide_conquer: 0, back_transform: 0 };
   const values = new Float32Array(batch * n);
@@ -100,7 +104,7 @@ export async function eigh(tf: TF, a: Tensor, options: EighOptions = {}): Promis
           A[j * n + i] = v;
         }
       }
-      const { lambda, vectors } = await eighOne(tf, A, n, leafSize, blockSize, counters, ms);
+      const { lambda, vectors } = lapackEigh ? eighLapack(tf, lapackEigh, A, n) : await eighOne(tf, A, n, leafSize, blockSize, counters, ms);
       for (let i = 0; i < n; i++) values[b * n + i] = order === 'ascending' ? lambda[i] : lambda[n - 1 - i];
       if (order === 'descending') {
         vectorParts.push(tf.reverse(vectors, 1));
@@ -114,7 +118,9 @@ export async function eigh(tf: TF, a: Tensor, options: EighOptions = {}): Promis
       stats: {
         n,
         batch,
-        algorithm: 'householder tridiagonalisation (host float64) + divide and conquer + blocked WY back-transformation',
+        algorithm: lapackEigh
+          ? 'LAPACK dsyevd (float64, native backend)'
+          : 'householder tridiagonalisation (host float64) + divide and conquer + blocked WY back-transformation',
         deflated_fraction: counters.merged === 0 ? 0 : counters.deflated / counters.merged,
         secular_iterations_max: counters.secularMax,
         ms: { tridiagonal: Math.round(ms.tridiagonal), divide_conquer: Math.round(ms.divide_conquer), back_transform: Math.round(ms.back_transform) },
@@ -123,6 +129,13 @@ export async function eigh(tf: TF, a: Tensor, options: EighOptions = {}): Promis
   } finally {
     tf.dispose(vectorParts);
   }
+}
+
+/** One matrix by the backend's LAPACK dsyevd: same contract as eighOne. */
+function eighLapack(tf: TF, lapackEigh: NonNullable<ReturnType<typeof lapackHook>>['eigh'] & {}, A: Float64Array, n: number): { lambda: Float64Array; vectors: Tensor } {
+  const { values, vectors, info } = lapackEigh(Float32Array.from(A), n);
+  if (info !== 0) throw new OperatorError('no_convergence', `linalg/eigh: LAPACK dsyevd did not converge (info ${info})`, { info });
+  return { lambda: Float64Array.from(values), vectors: tf.tensor2d(vectors, [n, n], 'float32') };
 }
 
 /** One matrix: A (float64, full symmetric, row-major) → ascending eigenvalues and a [n,n] tensor of eigenvectors. */

@@ -1,6 +1,7 @@
 /**
  * LAPACK fast paths: when the active backend offers `kernelflowLinalg` (the `native` backend:
- * OpenBLAS potrf/trsm in double precision), the library's Cholesky and triangular solves use it
+ * OpenBLAS potrf/trsm/syevd in double precision), the library's Cholesky, triangular solves and
+ * symmetric eigendecomposition use it
  * instead of the blocked tfjs implementations, behind the same contracts and error codes. Reached
  * through `tf.backend()`, so operators never import the engine.
  */
@@ -9,6 +10,8 @@ import type { TF } from '../../core/operator/index.js';
 export interface LapackHook {
   cholesky(a: Float32Array, n: number): { l: Float32Array; info: number };
   solveTriangular(t: Float32Array, b: Float32Array, n: number, m: number, options: { lower: boolean; transpose?: boolean }): Float32Array;
+  /** LAPACK dsyevd: ascending eigenvalues, eigenvectors in the columns of `vectors` (row-major); info > 0: no convergence. */
+  eigh?(a: Float32Array, n: number): { values: Float32Array; vectors: Float32Array; info: number };
 }
 
 /** The hook of the active backend, if it has one. */
