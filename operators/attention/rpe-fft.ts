@@ -3,6 +3,7 @@ import { defineOperator, expectDim, expectRank, ShapeError, tensor, Type } from 
 import { causalParam, dims4, qkvShapes, safeDiv } from './common.js';
 import { epsParam, featureMap, featureMapParam, numFeaturesParam, resolveEps } from './features.js';
 import { drawProjection, orthogonalParam } from './orthogonal.js';
+import { toeplitzBias } from './rpe-bias.js';
 
 /** Elements per block of features (block·(Dv+1)·L complex values are alive at once). */
 const FFT_BLOCK_ELEMENTS = 1 << 22;
@@ -10,7 +11,7 @@ const FFT_BLOCK_ELEMENTS = 1 << 22;
 /** Kernelised attention with relative positional encoding, the Toeplitz product by FFT (Luo et al., NeurIPS 2021). */
 export const rpeFftAttention = defineOperator({
   id: 'attention.rpe_fft',
-  version: 2,
+  version: 3,
   unsupportedBackends: { webgpu: 'tfjs-webgpu 4.22 mis-broadcasts complex tensors in the FFT path' },
   summary: 'out_i = Σ_j c_{i−j} φ(q_i)·φ(k_j) v_j / (Σ_j c_{i−j} φ(q_i)·φ(k_j) + eps), c_t = exp(b_t), the Toeplitz products by FFT',
   description:
@@ -21,11 +22,19 @@ export const rpeFftAttention = defineOperator({
     'L = 2^⌈log₂(2N−1)⌉ multiplied by tf.spectral.rfft/irfft: O(m·Dv·N log N) time, memory O(N·Dv) per feature (features ' +
     'in blocks). Causal: c_t = 0 for t < 0. Needs Nq = Nk. The wasm backend has no FFT kernels: the engine runs this ' +
     'node on cpu there and records fallback "cpu" in the manifest. Float32 FFT round-off: ~1e-5 relative to the naive ' +
-    'Toeplitz form in float64.',
+    'Toeplitz form in float64. method "direct" forms the N×N matrix (φ(Q)φ(K)ᵀ ⊙ C) instead: O(N²·m) time and ' +
+    'memory, no FFT, the reference the FFT path is checked against.',
   stochastic: true,
   examples: [{ params: { feature_map: 'elu' }, inputs: { q: { shape: [1, 2, 8, 4] }, k: { shape: [1, 2, 8, 4] }, v: { shape: [1, 2, 8, 3] }, rpe: { shape: [2, 15] } } }],
   params: Type.Object(
-    { feature_map: featureMapParam, num_features: numFeaturesParam, orthogonal: orthogonalParam, causal: causalParam, eps: epsParam },
+    {
+      feature_map: featureMapParam,
+      num_features: numFeaturesParam,
+      orthogonal: orthogonalParam,
+      causal: causalParam,
+      eps: epsParam,
+      method: Type.Union([Type.Literal('fft'), Type.Literal('direct')], { default: 'fft', description: 'fft: Toeplitz products by FFT, O(N log N); direct: the dense O(N²) form.' }),
+    },
     { additionalProperties: false },
   ),
   inputs: {
@@ -55,10 +64,21 @@ export const rpeFftAttention = defineOperator({
     const fq = featureMap(tf, q, map, w, true); // [B,H,N,m]
     const fk = featureMap(tf, k, map, w, false);
     const m = fq.shape[3]!;
+    const eps = resolveEps(p.eps, map);
+    const bmax = tf.max(rpe);
+    if (p.method === 'direct') {
+      // (φ(Q)φ(K)ᵀ ⊙ C)·[V, 1] with C = exp(b − max b), zero above the diagonal when causal.
+      let c = tf.exp(tf.sub(toeplitzBias(tf, rpe, n), bmax));
+      if (p.causal) c = tf.mul(c, tf.linalg.bandPart(tf.ones([n, n]), -1, 0));
+      const scores = tf.mul(tf.matMul(fq, fk, false, true), c);
+      const num = tf.matMul(scores, v);
+      let den = tf.sum(scores, 3, true);
+      if (eps > 0) den = tf.add(den, tf.mul(tf.exp(tf.neg(bmax)), eps));
+      return { out: safeDiv(tf, num, den) };
+    }
     let len = 1;
     while (len < 2 * n - 1) len *= 2;
     // circulant first column per head: [t_0 … t_{N−1}, 0 …, t_{−(N−1)} … t_{−1}], shifted by max b
-    const bmax = tf.max(rpe);
     const pos = tf.exp(tf.sub(tf.slice(rpe, [0, n - 1], [h, n]), bmax));
     const neg = p.causal ? tf.zeros([h, n - 1]) : tf.exp(tf.sub(tf.slice(rpe, [0, 0], [h, n - 1]), bmax));
     const col = tf.concat([pos, tf.zeros([h, len - 2 * n + 1]), neg], 1);
@@ -83,7 +103,6 @@ export const rpeFftAttention = defineOperator({
     }
     const num = tf.slice(acc, [0, 0, 0, 0], [b, h, n, dv]);
     let den = tf.slice(acc, [0, 0, 0, dv], [b, h, n, 1]);
-    const eps = resolveEps(p.eps, map);
     if (eps > 0) den = tf.add(den, tf.mul(tf.exp(tf.neg(bmax)), eps));
     return { out: safeDiv(tf, num, den) };
   },

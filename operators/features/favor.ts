@@ -1,7 +1,7 @@
 import { defineOperator, tensor, Type } from '../../core/operator/index.js';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { TF } from '../../core/operator/index.js';
-import { orthogonalGaussian, orthogonalParam } from '../attention/orthogonal.js';
+import { orthogonalGaussian, orthogonalParam } from '../attention/index.js';
 import { checkMeta, expectShape, seededNormal } from './random.js';
 
 /** FAVOR+ positive random features (Performer) for the exponential kernel exp(x·x′). */

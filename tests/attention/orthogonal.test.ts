@@ -7,8 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { linearAttention, rpeFftAttention } from '../../operators/attention/index.js';
-import { iidGaussian, orthogonalGaussian } from '../../operators/attention/orthogonal.js';
+import { iidGaussian, linearAttention, orthogonalGaussian, rpeFftAttention } from '../../operators/attention/index.js';
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
 import { params } from '../helpers/dense-reference.js';

@@ -7,8 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { s2Attention, softmaxAttention } from '../../operators/attention/index.js';
-import { s2Mask } from '../../operators/attention/s2.js';
+import { s2Attention, s2Mask, softmaxAttention } from '../../operators/attention/index.js';
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
 import { params } from '../helpers/dense-reference.js';
