@@ -4,7 +4,8 @@
  * bench/peers/kernels.py in the same run. Reports seconds, tfjs peak bytes (tf.profile; the tiled assembly's
  * host buffers, N²·4 bytes per output, are listed apart), and the achieved fraction of the backend's measured
  * throughput: (matmul flops ÷ matmul rate + elementwise outputs ÷ elementwise rate) ÷ measured time, where the
- * kernel counts come from tf.profile of the same call.
+ * kernel counts come from tf.profile of the same call (a fused native call runs no tfjs kernels: its fraction reads 0).
+ * The path column is the operator's `kernel_path` note: 'native-fused' or 'generic'.
  *
  *   npx tsx bench/kernels.ts [--sizes 1024,2048,4096] [--backends wasm,cpu] [--budget 60] [--reps 2] [--d 50]
  * A (backend, N) estimated (from the previous size) to take over --budget seconds is skipped with a note.
@@ -49,6 +50,9 @@ function runPeers(): { ok: true; rows: PeerRow[]; meta: string } | { ok: false; 
   return { ok: true, rows: out.rows, meta: `numpy ${out.numpy} (${out.blas}), numpy 1024² matmul ${out.matmul_gflops.toFixed(0)} GFLOP/s` };
 }
 
+/** The `kernel_path` note of the last call ('native-fused' or 'generic'). */
+let lastPath = '?';
+
 function benchContext(tf: TF, backend: string): RunContext {
   return {
     tf,
@@ -59,7 +63,7 @@ function benchContext(tf: TF, backend: string): RunContext {
     signal: new AbortController().signal,
     progress: () => {},
     warn: () => {},
-    note: () => {},
+    note: (key, value) => void (key === 'kernel_path' && (lastPath = String(value))),
     resolvePath: (p) => p,
   };
 }
@@ -99,7 +103,7 @@ async function rates(tf: TF): Promise<{ matmul: number; elem: number }> {
 }
 
 const fmt = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : '—');
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+const mib = (b: number) => (Number.isFinite(b) ? `${(b / 2 ** 20).toFixed(0)} MiB` : '—'); // tf.profile of a call running no kernels: -Infinity
 
 async function main(): Promise<void> {
   const lines: string[] = [];
@@ -113,8 +117,8 @@ async function main(): Promise<void> {
   log(peers.ok ? `peers: ${peers.meta}` : `peers: ${peers.why}`);
   const peer = (op: string, n: number) => (peers.ok ? peers.rows.find((r) => r.op === op && r.n === n)?.seconds : undefined);
   log('');
-  log('| op | backend | N | seconds | tfjs peak | host buffers | matmul GFLOP/s | elementwise M/s | fraction of backend | numpy f32 s | ÷ numpy |');
-  log('|---|---|---|---|---|---|---|---|---|---|---|');
+  log('| op | backend | path | N | seconds | tfjs peak | host buffers | matmul GFLOP/s | elementwise M/s | fraction of backend | numpy f32 s | ÷ numpy |');
+  log('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const backend of backends) {
     const { tf } = await activateBackend(backend);
     const rate = await rates(tf);
@@ -125,7 +129,7 @@ async function main(): Promise<void> {
       let last: { n: number; s: number } | undefined;
       for (const n of sizes) {
         const est = last ? last.s * (n / last.n) ** 2 : 0;
-        const row = `| ${op.id} | ${backend} | ${n} |`;
+        let row = `| ${op.id} | ${backend} | | ${n} |`;
         if (est > budget) {
           log(`${row} skipped: ≈${est.toFixed(0)} s estimated (> ${budget} s budget) | | | | | | | ${fmt(peer(op.id, n) ?? NaN, 3)} | |`);
           continue;
@@ -152,6 +156,7 @@ async function main(): Promise<void> {
           } else ideal += outSize / rate.elem;
         }
         x.dispose();
+        row = `| ${op.id} | ${backend} | ${lastPath} | ${n} |`;
         const p = peer(op.id, n);
         log(
           `${row} ${fmt(best, 3)} | ${mib(prof.peakBytes)} | ${mib(outputs * n * n * 4)} | ${fmt(rate.matmul, 1)} | ${fmt(rate.elem / 1e6, 0)} | ${fmt(ideal / best)} | ${p === undefined ? '—' : fmt(p, 3)} | ${p === undefined ? '—' : fmt(best / p, 1) + '×'} |`,

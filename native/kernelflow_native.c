@@ -9,6 +9,7 @@
  *   transpose  any permutation of 4-byte elements
  *   select     cond ? t : e, cond per row of `inner` elements
  *   potrf / trsm / syevd   LAPACK Cholesky, triangular solve, symmetric eigendecomposition (float64 inside)
+ *   stationary / nnDense   fused kernels: Gram matrix + the whole per-entry map in one pass (fused.c)
  *   info / setThreads
  *
  * Every function writes into an output array the caller allocated (a JavaScript TypedArray), so
@@ -26,6 +27,8 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#include "fastmath.h"
+#include "fused.h"
 
 #define MAX_RANK 16
 #define PAR_MIN 32768 /* elements below which a loop stays on one thread */
@@ -258,32 +261,6 @@ enum {
   U_RELU, U_ELU, U_RELU6, U_LEAKYRELU, U_CLIP, U_RECIPROCAL, U_LOG1P, U_EXPM1, U_ASIN, U_ATAN, U_COUNT
 };
 
-/* A vectorisable expf (Cephes-style: n = round(x/ln2), r = x − n·ln2 in two parts, degree-6
- * polynomial, 2^n applied as two halves so that overflow gives inf and underflow gives
- * denormals/0 as libm does). Branch-free, so loops over it vectorise; about 1 ulp. NaN in → NaN out. */
-typedef union { float f; int32_t i; } F32Bits;
-
-static inline float exp_fast(float x) {
-  const float xc = x > 89.0f ? 89.0f : (x < -104.0f ? -104.0f : x);
-  const float xs = x == x ? xc : 0.0f;
-  const float shifter = 12582912.0f; /* 1.5·2^23: adding and subtracting it rounds to an integer */
-  const float n = (xs * 1.44269504088896341f + shifter) - shifter;
-  const float r = (xs - n * 0.693359375f) - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t ni = (int32_t)n, n1 = ni >> 1, n2 = ni - n1;
-  F32Bits s1, s2;
-  s1.i = (n1 + 127) << 23;
-  s2.i = (n2 + 127) << 23;
-  const float y = p * s1.f * s2.f;
-  return x == x ? y : x;
-}
-
 /* tanh: odd polynomial near 0 (Cephes tanhf), 1 − 2/(e^{2|x|} + 1) beyond, sign restored. */
 static inline float tanh_fast(float x) {
   const float a = x < 0.0f ? -x : x;
@@ -294,12 +271,6 @@ static inline float tanh_fast(float x) {
   const float res = a < 0.625f ? small : (x < 0.0f ? -big : big);
   return x == x ? res : x;
 }
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define CLONES
-#endif
 
 CLONES static void exp_row(const float *restrict x, float *restrict o, int64_t n) {
 #pragma omp simd
@@ -698,6 +669,69 @@ static napi_value Syevd(napi_env env, napi_callback_info info) {
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Fused kernels (fused.c). */
+
+static int is_null(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined);
+}
+
+/* Checks n1, n2, d and the lengths of x1 [n1, d] and x2 [n2, d] (x2 null: symmetric, n2 = n1). */
+static int fused_dims(napi_env env, napi_value *argv, Array *x1, Array *x2, int *sym, int64_t *n1, int64_t *n2, int64_t *d) {
+  if (!get_f32(env, argv[0], x1, "x1")) return 0;
+  *sym = is_null(env, argv[1]);
+  if (!*sym && !get_f32(env, argv[1], x2, "x2")) return 0;
+  if (!get_int(env, argv[2], n1, "n1") || !get_int(env, argv[3], n2, "n2") || !get_int(env, argv[4], d, "d")) return 0;
+  if (*n1 < 1 || *n2 < 1 || *d < 1 || *n1 > INT32_MAX || *n2 > INT32_MAX || *d > INT32_MAX) {
+    range_error(env, "kernelflow_native: fused kernels need n1, n2, d in [1, 2^31)");
+    return 0;
+  }
+  if (x1->length != (size_t)(*n1 * *d) || (*sym ? *n2 != *n1 : x2->length != (size_t)(*n2 * *d))) {
+    range_error(env, "kernelflow_native: x1/x2 lengths do not match n1, n2, d");
+    return 0;
+  }
+  return 1;
+}
+
+/* stationary(x1, x2 | null, n1, n2, d, kind, variance, out): out = σ²·g(‖x1_i − x2_j‖²). */
+static napi_value Stationary(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  Array x1, x2, out;
+  int sym;
+  int64_t n1, n2, d, kind;
+  double variance;
+  if (!fused_dims(env, argv, &x1, &x2, &sym, &n1, &n2, &d)) return NULL;
+  if (!get_int(env, argv[5], &kind, "kind") || !get_num(env, argv[6], &variance, "variance") || !get_f32(env, argv[7], &out, "out")) return NULL;
+  if (kind >= KF_STATIONARY_COUNT) return range_error(env, "kernelflow_native: unknown stationary kernel");
+  if (out.length != (size_t)(n1 * n2)) return range_error(env, "kernelflow_native: out must hold n1·n2 floats");
+  if (kf_stationary((int)kind, x1.data, sym ? NULL : x2.data, out.data, n1, n2, d, (float)variance)) return range_error(env, "kernelflow_native: out of memory");
+  return NULL;
+}
+
+/* nnDense(x1, x2 | null, n1, n2, d, steps: Float64Array, nngp, ntk | null): the NNGP/NTK recursion. */
+static napi_value NnDense(napi_env env, napi_callback_info info) {
+  ARGS(8);
+  Array x1, x2, steps, K, T;
+  int sym;
+  int64_t n1, n2, d;
+  if (!fused_dims(env, argv, &x1, &x2, &sym, &n1, &n2, &d)) return NULL;
+  if (!get_array(env, argv[5], &steps, "steps")) return NULL;
+  if (steps.type != napi_float64_array || steps.length % KF_STEP != 0) return range_error(env, "kernelflow_native: steps must be a Float64Array of 5-number records");
+  const int64_t ns = (int64_t)(steps.length / KF_STEP);
+  const double *st = steps.data;
+  for (int64_t s = 0; s < ns; s++) {
+    const double code = st[s * KF_STEP];
+    if (code != floor(code) || code < 0 || code >= KF_STEP_COUNT) return range_error(env, "kernelflow_native: unknown nn step");
+  }
+  if (!get_f32(env, argv[6], &K, "nngp")) return NULL;
+  const int wantT = !is_null(env, argv[7]);
+  if (wantT && !get_f32(env, argv[7], &T, "ntk")) return NULL;
+  if (K.length != (size_t)(n1 * n2) || (wantT && T.length != K.length)) return range_error(env, "kernelflow_native: nngp/ntk must hold n1·n2 floats");
+  if (kf_nn_dense(x1.data, sym ? NULL : x2.data, K.data, wantT ? T.data : NULL, n1, n2, d, st, ns)) return range_error(env, "kernelflow_native: out of memory");
+  return NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 
 static napi_value set_string(napi_env env, napi_value obj, const char *key, const char *value) {
   napi_value v;
@@ -747,6 +781,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"potrf", NULL, Potrf, NULL, NULL, NULL, napi_enumerable, NULL},
       {"trsm", NULL, Trsm, NULL, NULL, NULL, napi_enumerable, NULL},
       {"syevd", NULL, Syevd, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"stationary", NULL, Stationary, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"nnDense", NULL, NnDense, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

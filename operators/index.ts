@@ -15,6 +15,7 @@ export { scale } from './math/scale.js';
 export { stack } from './math/stack.js';
 export { sub } from './math/sub.js';
 export { transpose } from './math/transpose.js';
+export { argmin } from './metric/argmin.js';
 export { kurtosis } from './metric/kurtosis.js';
 export { mse } from './metric/mse.js';
 export { relError } from './metric/rel_error.js';

@@ -51,7 +51,8 @@ export interface Manifest {
   invocation: { file: string; sets: Record<string, JsonValue>; variant?: string; seed?: number };
   params: Record<string, JsonValue>;
   seed: number;
-  backend: { name: string; reason: string };
+  /** `detail`: the native backend's BLAS configuration and thread counts (nativeManifestDetail). */
+  backend: { name: string; reason: string; detail?: Record<string, string> };
   versions: { kernelflow: string; tfjs: string; node: string };
   plugins: Array<{ spec: string; file: string; operators: string[] }>;
   nodes: Record<string, NodeRecord>;

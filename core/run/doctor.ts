@@ -105,6 +105,8 @@ function notes(p: BackendProbe): string {
     parts.push(CUDA_LIBRARIES.map((l) => `${l.file}: ${d[l.file] ?? '?'}`).join(', '));
   } else if (p.name === 'native' && p.usable) {
     parts.push(`${d.blas} (core ${d.blasCore}, ${d.blasThreads} BLAS threads, ${d.ompThreads} OpenMP threads; OPENBLAS_CORETYPE ${d.OPENBLAS_CORETYPE})`);
+    // Fused kernels: kernel.rbf and dense kernel.nn stacks in one C pass (operators/kernel/fused-hook.ts).
+    parts.push(`fused kernels ${process.env.KERNELFLOW_DISABLE_FUSED ? 'off (KERNELFLOW_DISABLE_FUSED)' : 'on (kernel.rbf, dense kernel.nn)'}`);
   } else if (d.wasmDir) {
     parts.push(`wasm files: ${d.wasmDir}`);
   }

@@ -39,6 +39,10 @@ export interface NativeAddon {
   potrf(a: F32, out: F32, n: number): number;
   trsm(t: F32, b: F32, out: F32, n: number, m: number, lower: boolean, transpose: boolean): number;
   syevd(a: F32, values: F32, vectors: F32, n: number): number;
+  /** Fused: out[i·n2 + j] = variance·g(‖x1_i − x2_j‖²) for g = STATIONARY_KINDS[kind]; x2 null = x1 (symmetric, exact 0 distance on the diagonal). */
+  stationary(x1: F32, x2: F32 | null, n1: number, n2: number, d: number, kind: number, variance: number, out: F32): void;
+  /** Fused: the NNGP (into nngp) and NTK (into ntk, null = not wanted) of a dense stack encoded as in native/fused.h. */
+  nnDense(x1: F32, x2: F32 | null, n1: number, n2: number, d: number, steps: Float64Array, nngp: F32, ntk: F32 | null): void;
   info(): NativeInfo;
   setThreads(n: number): void;
 }
@@ -50,6 +54,8 @@ export const UNARY_OPS = [
   'Relu', 'Elu', 'Relu6', 'LeakyRelu', 'ClipByValue', 'Reciprocal', 'Log1p', 'Expm1', 'Asin', 'Atan',
 ] as const;
 export const REDUCE_OPS = ['Sum', 'Mean', 'Max', 'Min'] as const;
+/** The fused stationary kernels (native/fused.h KF_RBF…), in the C enum's order. */
+export const STATIONARY_KINDS = ['rbf', 'matern12', 'matern32', 'matern52'] as const;
 
 /** How OPENBLAS_CORETYPE came to be what it is. */
 export interface CoreTypeChoice {
@@ -140,4 +146,23 @@ function tryLoad(): NativeLoad {
   } catch (err) {
     return { ok: false, built: true, path: file, reason: `native addon fails to load: ${err instanceof Error ? err.message : String(err)}` };
   }
+}
+
+/**
+ * The native configuration a run manifest records (`backend.detail` when the backend is `native`):
+ * OpenBLAS's build and kernel family, the thread counts now in force, OPENBLAS_CORETYPE and
+ * whether the fused kernels were allowed. Empty when the addon is not loaded.
+ */
+export function nativeManifestDetail(): Record<string, string> {
+  const load = loadNativeAddon();
+  if (!load.ok) return {};
+  const info = load.addon.info();
+  return {
+    blas: info.blasConfig,
+    blasCore: info.blasCore,
+    blasThreads: String(info.blasThreads),
+    ompThreads: String(info.ompThreads),
+    OPENBLAS_CORETYPE: load.coreType.value ? `${load.coreType.value} (${load.coreType.source})` : 'unset',
+    fusedKernels: process.env.KERNELFLOW_DISABLE_FUSED ? 'off (KERNELFLOW_DISABLE_FUSED)' : 'on',
+  };
 }

@@ -10,11 +10,12 @@
  * binary ops with broadcasting (BINARY_OPS), unary ops (UNARY_OPS), Sum/Mean/Max/Min over any
  * axes, Transpose, Select — float32 (Transpose also int32). The backend instance also carries
  * `kernelflowLinalg` (LAPACK Cholesky, triangular solve, symmetric eigendecomposition): see
- * `NativeLinalg`.
+ * `NativeLinalg`; and `kernelflowFused` (fused kernel matrices: one Gram sgemm, then the whole
+ * per-entry map in one C pass): see `NativeFused`.
  */
 import type * as TFCore from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { BINARY_OPS, REDUCE_OPS, UNARY_OPS, type NativeAddon } from './native-addon.js';
+import { BINARY_OPS, REDUCE_OPS, STATIONARY_KINDS, UNARY_OPS, type NativeAddon } from './native-addon.js';
 
 type TF = typeof TFCore;
 
@@ -54,8 +55,12 @@ export async function registerNativeBackend(tf: TF, addon: NativeAddon): Promise
     if (cpuKernels.has(kernelName)) tf.registerKernel({ kernelName, backendName: 'native', kernelFunc });
   }
   const linalg = nativeLinalg(addon);
+  const fused = nativeFused(addon);
   class NativeBackend extends cpu.MathBackendCPU {
     readonly kernelflowLinalg: NativeLinalg = linalg;
+    get kernelflowFused(): NativeFused | undefined {
+      return fusedEnabled ? fused : undefined;
+    }
   }
   // Priority 0: never chosen by tfjs on its own; kernelflow selects it explicitly.
   tf.registerBackend('native', () => new NativeBackend(), 0);
@@ -91,6 +96,47 @@ function nativeLinalg(addon: NativeAddon): NativeLinalg {
     eigh(a, n) {
       const values = new Float32Array(n), vectors = new Float32Array(n * n);
       return { values, vectors, info: addon.syevd(a, values, vectors, n) };
+    },
+  };
+}
+
+/**
+ * The fused-kernel hook: an operator's fast path for `native`, reached like `kernelflowLinalg`
+ * (`(tf.backend() as { kernelflowFused?: NativeFused }).kernelflowFused`, defined only while
+ * `native` is active and fused kernels are on). Inputs are row-major float32 [n, d] arrays; each
+ * call returns new arrays for `ctx.tf.tensor` (the addon keeps nothing). The operator's generic
+ * tfjs code stays the reference: tests/native/fused.test.ts compares the two.
+ */
+export interface NativeFused {
+  /** variance·g(‖a_i − b_j‖²) [n1·n2], g: rbf e^{−d²/2}, matern12 e^{−r}, matern32 (1+√3r)e^{−√3r}, matern52 (1+√5r+5d²/3)e^{−√5r}; b null = a (symmetric, exact diagonal). */
+  stationary(kind: (typeof STATIONARY_KINDS)[number], a: Float32Array, b: Float32Array | null, n1: number, n2: number, d: number, variance: number): Float32Array;
+  /** NNGP and NTK [n1·n2] of a dense stack, `steps` encoded as in native/fused.h (5 numbers per step); x2 null = x1. */
+  nnDense(x1: Float32Array, x2: Float32Array | null, n1: number, n2: number, d: number, steps: Float64Array, ntk: boolean): { nngp: Float32Array; ntk?: Float32Array };
+}
+
+let fusedEnabled = !process.env.KERNELFLOW_DISABLE_FUSED;
+
+/** Turns the fused kernels on or off (off: operators take their generic tfjs path); returns the previous setting. Starts off under KERNELFLOW_DISABLE_FUSED=1. */
+export function setFusedKernels(enabled: boolean): boolean {
+  const was = fusedEnabled;
+  fusedEnabled = enabled;
+  return was;
+}
+
+function nativeFused(addon: NativeAddon): NativeFused {
+  return {
+    stationary(kind, a, b, n1, n2, d, variance) {
+      const k = STATIONARY_KINDS.indexOf(kind);
+      if (k < 0) throw new Error(`native backend: no fused stationary kernel '${kind}'`);
+      const out = new Float32Array(n1 * n2);
+      addon.stationary(a, b, n1, n2, d, k, variance, out);
+      return out;
+    },
+    nnDense(x1, x2, n1, n2, d, steps, ntk) {
+      const nngp = new Float32Array(n1 * n2);
+      const t = ntk ? new Float32Array(n1 * n2) : null;
+      addon.nnDense(x1, x2, n1, n2, d, steps, nngp, t);
+      return t ? { nngp, ntk: t } : { nngp };
     },
   };
 }

@@ -22,6 +22,7 @@ import { buildGraph, planBuilt, type PrepareOptions, type Prepared } from '../pr
 import { KERNELFLOW_VERSION } from '../version.js';
 import { activateBackend, type BackendName } from './backends.js';
 import { callOperator, collectTensors } from './call-operator.js';
+import { nativeManifestDetail } from './native-addon.js';
 import type { NodeError, NodeStatus, RunEvent } from './events.js';
 import { graphRecord, graphRecordName } from './graph-record.js';
 import { resolveParamRefs } from './resolve-param-refs.js';
@@ -318,7 +319,7 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     },
     params: graph.params,
     seed: graph.seed,
-    backend: { name: active.name, reason: active.reason },
+    backend: { name: active.name, reason: active.reason, ...(active.name === 'native' ? { detail: nativeManifestDetail() } : {}) },
     versions: { kernelflow: KERNELFLOW_VERSION, tfjs: tf.version_core, node: process.versions.node },
     plugins: prepared.plugins.map((p) => ({ spec: p.spec, file: p.file, operators: p.operators })),
     nodes: Object.fromEntries(plan.order.map((id) => [id, records[id]])),

@@ -1,5 +1,6 @@
 import { defineOperator, Type } from '../../core/operator/index.js';
 import { classicInputs, classicOutputs, classicShape, lengthscaleSchema, stationaryKernel, tileSchema, varianceSchema } from './common.js';
+import { tryFusedStationary } from './fused-hook.js';
 
 export const matern = defineOperator({
   id: 'kernel.matern',
@@ -21,8 +22,12 @@ export const matern = defineOperator({
   outputs: classicOutputs,
   examples: [{ params: { nu: 2.5, lengthscale: [1, 2, 0.5] }, inputs: { x1: { shape: [6, 3] } } }],
   shape: ({ x1, x2 }, p) => classicShape(x1, x2, p.lengthscale),
-  run: async ({ x1, x2 }, p, { tf, signal }) => ({
-    k: await stationaryKernel(
+  run: async ({ x1, x2 }, p, ctx) => {
+    const { tf, signal } = ctx;
+    // The native backend's fused kernel when it has one (fused-hook.ts); this tfjs code is the reference.
+    const kind = p.nu === 0.5 ? 'matern12' : p.nu === 1.5 ? 'matern32' : 'matern52';
+    const fast = await tryFusedStationary(ctx, kind, x1, x2, p.lengthscale, p.variance);
+    return { k: fast ?? (await stationaryKernel(
       tf,
       x1,
       x2,
@@ -36,6 +41,6 @@ export const matern = defineOperator({
         return tf.mul(tf.mul(poly, tf.exp(tf.neg(sr))), p.variance);
       },
       { tileEntries: p.tile_entries, signal },
-    ),
-  }),
+    )) };
+  },
 });

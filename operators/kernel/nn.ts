@@ -3,6 +3,7 @@ import type { TF } from '../../core/operator/context.js';
 import { defineOperator, expectDim, expectRank, ShapeError, tensor, Type } from '../../core/operator/index.js';
 import { applySteps, compileLayers, LAYER_DOC, type Parameterization, type Step } from './nn-layers.js';
 import { nnConvKernel } from './nn-conv.js';
+import { tryFusedNn } from './fused-hook.js';
 import { assembleTiled, DEFAULT_TILE_ENTRIES, diagonalMask, type TiledOptions } from './tiling.js';
 
 export interface NnKernelOptions extends TiledOptions {
@@ -169,6 +170,9 @@ export const nn = defineOperator({
   },
   run: async ({ x1, x2 }, p, ctx) => {
     const steps = compileLayers(p.layers, p.parameterization as Parameterization, '/params/layers', x1.rank === 3 ? 3 : 2);
+    // Dense stacks on the native backend: its fused kernel (fused-hook.ts); nnKernel stays the reference.
+    const fast = await tryFusedNn(ctx, steps, x1, x2, { nngp: p.outputs.includes('nngp'), ntk: p.outputs.includes('ntk') });
+    if (fast) return fast;
     return nnKernel(ctx.tf, steps, x1, x2, {
       nngp: p.outputs.includes('nngp'),
       ntk: p.outputs.includes('ntk'),

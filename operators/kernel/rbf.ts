@@ -1,5 +1,6 @@
 import { defineOperator, Type } from '../../core/operator/index.js';
 import { classicInputs, classicOutputs, classicShape, lengthscaleSchema, stationaryKernel, tileSchema, varianceSchema } from './common.js';
+import { tryFusedStationary } from './fused-hook.js';
 
 export const rbf = defineOperator({
   id: 'kernel.rbf',
@@ -13,7 +14,12 @@ export const rbf = defineOperator({
   outputs: classicOutputs,
   examples: [{ params: { lengthscale: 1.5, variance: 2 }, inputs: { x1: { shape: [6, 3] } } }],
   shape: ({ x1, x2 }, p) => classicShape(x1, x2, p.lengthscale),
-  run: async ({ x1, x2 }, p, { tf, signal }) => ({
-    k: await stationaryKernel(tf, x1, x2, p.lengthscale, (d2) => tf.mul(tf.exp(tf.mul(d2, -0.5)), p.variance), { tileEntries: p.tile_entries, signal }),
-  }),
+  run: async ({ x1, x2 }, p, ctx) => {
+    const { tf, signal } = ctx;
+    // The native backend's fused kernel when it has one (fused-hook.ts); this tfjs code is the reference.
+    const fast = await tryFusedStationary(ctx, 'rbf', x1, x2, p.lengthscale, p.variance);
+    return {
+      k: fast ?? (await stationaryKernel(tf, x1, x2, p.lengthscale, (d2) => tf.mul(tf.exp(tf.mul(d2, -0.5)), p.variance), { tileEntries: p.tile_entries, signal })),
+    };
+  },
 });

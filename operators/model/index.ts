@@ -6,3 +6,5 @@ export { Rng, mixSeed } from './rng.js';
 export { mlp } from './mlp.js';
 export { apply } from './apply.js';
 export { samplePreactivations } from './sample-preactivations.js';
+export { constructLsa, contextMoment, lsaDims, lsaForward, lsaLossAndGrads } from './lsa-icl-lib.js';
+export { lsaIcl } from './lsa-icl.js';

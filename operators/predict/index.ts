@@ -3,3 +3,4 @@
  * Exact GP inference and the t = ∞ NTK-ensemble posterior are gp.exact / gp.ntk (GP family).
  */
 export { gdMse } from './gd-mse.js';
+export { gdIcl } from './gd-icl.js';

@@ -7,3 +7,4 @@ export { parameterGroups } from './fit.js';
 export { mlpJvp, linearPredict, linearLossAndGrads } from './lib.js';
 export { linearized } from './linearized.js';
 export { ntkFlow } from './ntk-flow.js';
+export { lsaIclTrain } from './lsa-icl.js';

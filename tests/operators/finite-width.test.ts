@@ -43,7 +43,7 @@ for (const backend of testBackends()) {
       const expo = Array.from({ length: n }, () => -Math.log(1 - rng.uniform()));
       const before = tf.memory().numTensors;
       const x = tf.tensor2d([...gauss, ...uniform, ...expo], [3, n]);
-      const out = tf.tidy(() => kurtosis.run({ x }, params(kurtosis, { axes: [1] }), testContext()).out as tf.Tensor);
+      const out = tf.tidy(() => (kurtosis.run({ x }, params(kurtosis, { axes: [1] }), testContext()) as { out: tf.Tensor }).out);
       const got = await out.data();
       [gauss, uniform, expo].forEach((xs, i) => expect(Math.abs(got[i] - kurtosis64(xs))).toBeLessThan(2e-3 * (1 + Math.abs(kurtosis64(xs)))));
       // Sampling sd of the estimate: √(24/n) ≈ 0.035 for a Gaussian.
