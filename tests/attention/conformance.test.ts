@@ -13,9 +13,9 @@ const registry = await createRegistry();
 for (const op of ops) registry.register(op, 'attention');
 
 describe('conformance of the attention operators', () => {
-  it('exports all eight operators', () => {
+  it('exports the eight attention operators and the RPE bias builder', () => {
     expect(ops.map((o) => o.id).sort()).toEqual([
-      'attention.linear', 'attention.neighborhood', 'attention.ntk_prefix', 'attention.rpe_fft',
+      'attention.linear', 'attention.neighborhood', 'attention.ntk_prefix', 'attention.rpe_bias', 'attention.rpe_fft',
       'attention.s2', 'attention.sigmoid', 'attention.soft', 'attention.softmax',
     ]);
   });

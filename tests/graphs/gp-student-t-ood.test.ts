@@ -1,5 +1,5 @@
 /**
- * graphs/student-t-ood.json (Lee et al. 2022): out of the training range, the Student-t process
+ * graphs/papers/student-t-ood.json (Lee et al. 2022): out of the training range, the Student-t process
  * (inverse-gamma prior on the output scale) has a lower test NLL than the fixed-prior GP with the
  * same kernel. The fixed GP's NLL is checked against float64; the ML-II GP is reported beside them.
  */
@@ -13,13 +13,13 @@ import * as gp from '../../operators/gp/index.js';
 import { useBackend } from '../helpers/backends.js';
 import { gpRef, kern } from '../gp/ref.js';
 
-describe('graphs/student-t-ood.json on wasm', () => {
+describe('graphs/papers/student-t-ood.json on wasm', () => {
   it('the Student-t process beats the fixed-prior GP out of range', async () => {
     await useBackend('wasm');
     const before = tf.memory().numTensors;
     const registry = await createRegistry();
     for (const op of Object.values(gp)) if (isOperator(op) && !registry.get(op.id)) registry.register(op, 'test');
-    const result = await runGraph('graphs/student-t-ood.json', { backend: 'wasm', cache: false, registry }).result;
+    const result = await runGraph('graphs/papers/student-t-ood.json', { backend: 'wasm', cache: false, registry }).result;
     expect(result.status, JSON.stringify(result.manifest.nodes)).toBe('ok');
     const scalar = async (name: string) => {
       const v = result.outputs[name];
@@ -31,7 +31,7 @@ describe('graphs/student-t-ood.json on wasm', () => {
     // Honest comparison: fitting the output scale (ML-II) also fixes the fixed prior's miscalibration.
     expect(Number.isFinite(ml2)).toBe(true);
     // The fixed-prior GP's NLL against float64.
-    const g = JSON.parse(readFileSync('graphs/student-t-ood.json', 'utf8'));
+    const g = JSON.parse(readFileSync('graphs/papers/student-t-ood.json', 'utf8'));
     const x: number[][] = g.nodes.x.params.value;
     const y: number[] = g.nodes.y.params.value;
     const xt: number[][] = g.nodes.x_test.params.value;

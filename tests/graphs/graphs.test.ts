@@ -27,11 +27,14 @@ const backends = testBackends();
 const LOOSER: Record<string, number> = {
   'graphs/gp-regression.json:mean': 5e-5,
   'graphs/gp-regression.json:var': 5e-5,
-  'graphs/student-t-ood.json:nll_gp_ml2': 5e-4,
+  'graphs/papers/student-t-ood.json:nll_gp_ml2': 5e-4,
   // Posteriors on ill-conditioned kernels (1-D ReLU NNGP: condition ≈ 1e8; NTK ≈ 5e4) turn the
   // backends' float32 kernel differences (up to ~4e-5 relative in the NTK of nearly parallel
   // inputs) into differences of up to ~1e-3 in the posterior.
   ...Object.fromEntries(['nngp_mean', 'nngp_var', 'ntk_mean', 'ntk_var', 'nngp_mean_train', 'ntk_mean_train', 'ntk_var_train', 'mse_nngp_test', 'mse_ntk_test'].map((o) => [`graphs/nngp-vs-ntk.json:${o}`, 3e-3])),
+  // Near-ridgeless regression (λ = 1e-4) at the interpolation threshold: the dual solve amplifies
+  // the backends' rounding differences by up to ‖y‖/λ before K* cancels them.
+  'graphs/papers/rf-more-is-better.json:errors_ridgeless': 2e-3,
   // SOFT's Newton–Schulz pseudo-inverse (100 iterations) compounds rounding differences.
   'graphs/attention-zoo.json:soft': 1e-4,
 };

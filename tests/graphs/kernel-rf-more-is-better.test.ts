@@ -1,5 +1,5 @@
 /**
- * graphs/rf-more-is-better.json (Simon et al. 2023): ReLU random-feature ridge regression with a tuned
+ * graphs/papers/rf-more-is-better.json (Simon et al. 2023): ReLU random-feature ridge regression with a tuned
  * ridge has test error non-increasing in the number of features. The graph's claim must pass;
  * independently, the infinite-feature limit is computed here in float64 — kernel ridge regression with
  * the ReLU NNGP kernel that φφᵀ converges to (arc-cosine form, tests/kernel/ref.ts), λ tuned over the
@@ -14,7 +14,7 @@ import { addNoise, chol, choSolve, dot } from '../gp/ref.js';
 import { matOf, refNn } from '../kernel/ref.js';
 import { useBackend } from '../helpers/backends.js';
 
-const FILE = 'graphs/rf-more-is-better.json';
+const FILE = 'graphs/papers/rf-more-is-better.json';
 
 describe(`${FILE} on wasm`, () => {
   it('more features is better, approaching the kernel limit', async () => {

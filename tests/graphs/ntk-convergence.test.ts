@@ -1,5 +1,5 @@
 /**
- * graphs/ntk-convergence.json: the empirical NTK of one-hidden-layer ReLU networks approaches the
+ * graphs/papers/ntk-convergence.json: the empirical NTK of one-hidden-layer ReLU networks approaches the
  * analytic NTK (kernel.nn) with an error ∝ width^−½ — the slope of log(RMS error over 4 seeds)
  * against log(width), fitted over widths 64…4096, lies in [−0.65, −0.35]. The analytic kernel itself
  * is checked against a float64 evaluation of the ReLU NTK recursion on the graph's inputs.
@@ -30,13 +30,13 @@ function reluNtk(x: number[][], W: number, b: number): number[][] {
   );
 }
 
-describe('graphs/ntk-convergence.json (wasm)', () => {
+describe('graphs/papers/ntk-convergence.json (wasm)', () => {
   it('the empirical NTK error falls like width^−½', async () => {
     await useBackend('wasm');
     const registry = await createRegistry();
     for (const op of collectOperators(kernel as unknown as Record<string, unknown>)) registry.register(op, 'kernel family');
     const before = tf.memory().numTensors;
-    const result = await runGraph('graphs/ntk-convergence.json', { backend: 'wasm', cache: false, registry }).result;
+    const result = await runGraph('graphs/papers/ntk-convergence.json', { backend: 'wasm', cache: false, registry }).result;
     expect(result.status, JSON.stringify(result.manifest.nodes)).toBe('ok');
     const read = async (name: string) => {
       const v = result.outputs[name];

@@ -1,5 +1,5 @@
 /**
- * graphs/mup-coordinate-check.json (Yang & Hu 2021): after 10 full-batch GD steps, the RMS change of
+ * graphs/papers/mup-coordinate-check.json (Yang & Hu 2021): after 10 full-batch GD steps, the RMS change of
  * the hidden pre-activations of a one-hidden-layer tanh network falls like width^−½ under the NTK
  * parameterisation and does not depend on the width under muP. Checks: the run succeeds on wasm with
  * both claims passing and leaks nothing; the slopes, refitted here in float64 from the per-width
@@ -20,11 +20,11 @@ function slope(x: number[], y: number[]): number {
   return lx.reduce((s, v, i) => s + (v - mx) * (ly[i] - my), 0) / lx.reduce((s, v) => s + (v - mx) ** 2, 0);
 }
 
-describe('graphs/mup-coordinate-check.json (wasm)', () => {
+describe('graphs/papers/mup-coordinate-check.json (wasm)', () => {
   it('feature change ∝ width^−½ under ntk, flat under mup', async () => {
     await useBackend('wasm');
     const before = tf.memory().numTensors;
-    const result = await runGraph('graphs/mup-coordinate-check.json', { backend: 'wasm', cache: false }).result;
+    const result = await runGraph('graphs/papers/mup-coordinate-check.json', { backend: 'wasm', cache: false }).result;
     expect(result.status, JSON.stringify(result.manifest.nodes)).toBe('ok');
     const claims = Object.fromEntries(result.manifest.claims.map((c) => [c.node, c]));
     for (const c of result.manifest.claims) expect(c.pass, `${c.node}: ${c.message}`).toBe(true);

@@ -41,5 +41,23 @@ for (const backend of testBackends()) {
       tf.dispose([ta, tb, out]);
       expect(tf.memory().numTensors).toBe(before);
     });
+
+    it('a·bᵀ with a long inner dimension (2048: where tfjs-webgpu 4.22 transposeB goes wrong) matches float64', async () => {
+      await useBackend(backend);
+      const [m, k] = [16, 2048];
+      const a = Array.from({ length: m }, (_, i) => Array.from({ length: k }, (_, j) => Math.sin(i * 7.3 + j * 0.37)));
+      const before = tf.memory().numTensors;
+      const ta = tf.tensor2d(a);
+      // tidy, as the engine runs synchronous operators (the explicit transpose is an intermediate)
+      const out = tf.tidy(() => (matmul.run({ a: ta, b: ta }, { transpose_a: false, transpose_b: true }, { ...testContext(), backend }) as { out: tf.Tensor }).out);
+      const got = (await out.array()) as number[][];
+      const want = a.map((r) => a.map((s) => r.reduce((acc, v, j) => acc + v * s[j], 0)));
+      // float32 sums of 2048 products of magnitude ≤ 1: rounding ≲ 2048·6e-8·|a||b| ≈ 1e-4·k.
+      got.forEach((row, i) => row.forEach((v, j) => expect(Math.abs(v - want[i][j])).toBeLessThan(1e-4 * k)));
+      // the diagonal is ‖a_i‖² ≈ k/2 and must not be corrupted
+      for (let i = 0; i < m; i++) expect(got[i][i]).toBeGreaterThan(0.4 * k);
+      tf.dispose([ta, out]);
+      expect(tf.memory().numTensors).toBe(before);
+    });
   });
 }

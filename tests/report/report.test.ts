@@ -35,7 +35,7 @@ describe('kernelflow report', () => {
 
   it('a run report draws matrices as heatmaps and lists the claims', async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), 'kf-report-run-'));
-    const r = await runGraph('graphs/ntk-convergence.json', { backend: 'wasm', cache: false, variant: 'ci' }).result;
+    const r = await runGraph('graphs/papers/ntk-convergence.json', { backend: 'wasm', cache: false, variant: 'ci' }).result;
     expect(r.status).toBe('ok');
     writeRun(out, { stored: r.stored, manifest: r.manifest, resolvedGraph: r.prepared.graph });
     r.dispose();
