@@ -142,7 +142,7 @@ async function runGd(P: Prompts, p: Record<string, unknown>, withY = true) {
   const y = tf.tensor1d(P.y);
   const ctx = testContext();
   try {
-    const out = await gdIcl.run({ tokens, y: withY ? y : undefined } as never, params(gdIcl, p), ctx);
+    const out = (await gdIcl.run({ tokens, y: withY ? y : undefined } as never, params(gdIcl, p), ctx)) as Record<'pred' | 'w' | 'eta', tf.Tensor>;
     const res = { pred: await out.pred.data(), w: await out.w.data(), eta: (await out.eta.data())[0], notes: ctx.notes };
     tf.dispose([out.pred, out.w, out.eta]);
     return res;
@@ -158,7 +158,7 @@ async function runTrain(P: Prompts, p: Record<string, unknown>, init?: { wkq: nu
     inputs.w_pv = tf.tensor2d(init.wpv, [P.D, P.D]);
   }
   try {
-    const out = await lsaIclTrain.run(inputs as never, params(lsaIclTrain, p), ctx);
+    const out = (await lsaIclTrain.run(inputs as never, params(lsaIclTrain, p), ctx)) as { w_kq: tf.Tensor; w_pv: tf.Tensor; metrics: { rows: Array<Record<string, number | string | null>> }; info: Record<string, unknown> };
     const res = { wkq: Array.from(await out.w_kq.data()), wpv: Array.from(await out.w_pv.data()), metrics: out.metrics, info: out.info };
     tf.dispose([out.w_kq, out.w_pv]);
     return res;
