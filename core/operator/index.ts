@@ -11,5 +11,6 @@ export { sizeOf, formatShape, bytesPerElement } from './values.js';
 export type { TF, RunContext, StaticContext, Progress, Checkpoint, CheckpointState } from './context.js';
 export { ShapeError, ParamError, OperatorError } from './errors.js';
 export { dimsMayMatch, mergeDim, expectDim, expectRank, broadcastShapes, normalizeAxes, reductionAxes } from './shape.js';
+export { fitLine } from './least-squares.js';
 export { Type } from '@sinclair/typebox';
 export type { Static, TSchema } from '@sinclair/typebox';

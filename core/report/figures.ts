@@ -3,6 +3,7 @@
  * curves), with log axes where the data span decades, and heatmaps of matrices.
  */
 import type { VegaLiteSpec } from './render-svg.js';
+import { fitLine } from '../operator/least-squares.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 
@@ -75,18 +76,7 @@ export interface SeriesPlotOptions {
 /** Least-squares slope and intercept of log10 y over log10 x (float64); undefined when not defined. */
 export function logLogFit(points: Array<{ x: number; y: number }>): { slope: number; intercept: number } | undefined {
   const ok = points.filter((p) => p.x > 0 && p.y > 0);
-  if (ok.length < 2) return undefined;
-  const lx = ok.map((p) => Math.log10(p.x));
-  const ly = ok.map((p) => Math.log10(p.y));
-  const mx = lx.reduce((s, v) => s + v, 0) / lx.length;
-  const my = ly.reduce((s, v) => s + v, 0) / ly.length;
-  let sxy = 0;
-  let sxx = 0;
-  lx.forEach((v, i) => {
-    sxy += (v - mx) * (ly[i] - my);
-    sxx += (v - mx) ** 2;
-  });
-  return sxx > 0 ? { slope: sxy / sxx, intercept: my - (sxy / sxx) * mx } : undefined;
+  return fitLine(ok.map((p) => Math.log10(p.x)), ok.map((p) => Math.log10(p.y)));
 }
 
 /**

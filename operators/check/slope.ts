@@ -1,4 +1,4 @@
-import { defineOperator, expectDim, tensor, Type } from '../../core/operator/index.js';
+import { defineOperator, expectDim, fitLine, tensor, Type } from '../../core/operator/index.js';
 import { claimPort, formatNumber, values, type Claim } from './claim.js';
 
 /** Least-squares slope of y over x (log–log by default) must lie in [lo, hi]: e.g. error ∝ width^−½. */
@@ -31,15 +31,7 @@ export const slope = defineOperator({
     }
     const fx = p.log ? xs.map(Math.log10) : xs;
     const fy = p.log ? ys.map(Math.log10) : ys;
-    const mx = fx.reduce((s, v) => s + v, 0) / fx.length;
-    const my = fy.reduce((s, v) => s + v, 0) / fy.length;
-    let sxy = 0;
-    let sxx = 0;
-    fx.forEach((v, i) => {
-      sxy += (v - mx) * (fy[i] - my);
-      sxx += (v - mx) ** 2;
-    });
-    const s = sxx > 0 ? sxy / sxx : NaN;
+    const s = fitLine(fx, fy)?.slope ?? NaN;
     const pass = Number.isFinite(s) && s >= p.lo && s <= p.hi;
     return { claim: { pass, value: Number.isFinite(s) ? s : null, message: `${what}: measured ${formatNumber(s)}` } satisfies Claim };
   },
