@@ -8,6 +8,7 @@
  * Dense softmax above --softmax-max is skipped (its N² weights alone are 4·H·N² bytes: 4.3 GB at 16k).
  */
 import { spawnSync } from 'node:child_process';
+import { PYTHON } from './python.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,7 @@ const [H, D, K, M] = [4, 64, 7, 256];
 interface PeerRow { op: string; n: number; seconds: number }
 function runPeers(): { ok: true; rows: PeerRow[]; meta: string } | { ok: false; why: string } {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers', 'attention.py');
-  const r = spawnSync('python3', [script, '--sizes', sizes.join(','), '--heads', String(H), '--dim', String(D), '--kernel', String(K),
+  const r = spawnSync(PYTHON, [script, '--sizes', sizes.join(','), '--heads', String(H), '--dim', String(D), '--kernel', String(K),
     '--features', String(M), '--reps', String(reps), '--softmax-max', String(softmaxMax)], { encoding: 'utf8', timeout: 30 * 60_000 });
   if (r.error || r.status !== 0) return { ok: false, why: `python3/numpy peer unavailable: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}` };
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);

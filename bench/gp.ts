@@ -9,6 +9,7 @@
  *                       [--backends wasm] [--reps 1]
  */
 import { spawnSync } from 'node:child_process';
+import { PYTHON } from './python.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -78,7 +79,7 @@ type PeerRow = { op: string; n: number; who: string; seconds: number; mean?: num
 function peers(): { rows: PeerRow[]; meta: string } | { why: string } {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers', 'gp.py');
   const r = spawnSync(
-    'python3',
+    PYTHON,
     [script, '--data', dataDir, '--sizes', sizes.join(','), '--sgpr', sgprSizes.join(','), '--m', String(m), '--test', String(nTest), '--reps', String(reps)],
     { encoding: 'utf8', timeout: 30 * 60_000, maxBuffer: 1 << 28 },
   );

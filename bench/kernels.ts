@@ -11,6 +11,7 @@
  * A (backend, N) estimated (from the previous size) to take over --budget seconds is skipped with a note.
  */
 import { spawnSync } from 'node:child_process';
+import { PYTHON } from './python.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +45,7 @@ const LAYERS = [
 interface PeerRow { op: string; n: number; seconds: number }
 function runPeers(): { ok: true; rows: PeerRow[]; meta: string } | { ok: false; why: string } {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers', 'kernels.py');
-  const r = spawnSync('python3', [script, '--sizes', sizes.join(','), '--d', String(d), '--reps', String(reps)], { encoding: 'utf8', timeout: 30 * 60_000 });
+  const r = spawnSync(PYTHON, [script, '--sizes', sizes.join(','), '--d', String(d), '--reps', String(reps)], { encoding: 'utf8', timeout: 30 * 60_000 });
   if (r.error || r.status !== 0) return { ok: false, why: `python3/numpy peer unavailable: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}` };
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!);
   return { ok: true, rows: out.rows, meta: `numpy ${out.numpy} (${out.blas}), numpy 1024² matmul ${out.matmul_gflops.toFixed(0)} GFLOP/s` };

@@ -10,6 +10,7 @@
  * --budget seconds is skipped with a note. Without python3+numpy the peer columns say so.
  */
 import { spawnSync } from 'node:child_process';
+import { PYTHON } from './python.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +33,7 @@ const reps = Number(arg('reps', '2'));
 interface PeerRow { op: string; n: number; dtype: string; seconds: number; matmul_seconds?: number }
 function runPeers(): { ok: true; rows: PeerRow[]; meta: string } | { ok: false; why: string } {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers', 'linalg.py');
-  const r = spawnSync('python3', [script, '--sizes', sizes.join(','), '--rhs', String(rhs), '--eigh', eighSizes.join(',')], {
+  const r = spawnSync(PYTHON, [script, '--sizes', sizes.join(','), '--rhs', String(rhs), '--eigh', eighSizes.join(',')], {
     encoding: 'utf8',
     timeout: 30 * 60_000,
   });

@@ -8,6 +8,7 @@
  * A (backend, case) whose estimate from the 512² rate (matmul) exceeds --budget seconds is skipped.
  */
 import { spawnSync } from 'node:child_process';
+import { PYTHON } from './python.js';
 import os from 'node:os';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { activateBackend, probeBackend, type BackendName, type TF } from '../core/run/backends.js';
@@ -74,7 +75,7 @@ print(json.dumps({"numpy": np.__version__, "blas": f"{blas.get('name', '?')} {bl
 `;
 
 function runPeer(): { ok: true; rows: Record<string, number>; meta: string } | { ok: false; why: string } {
-  const r = spawnSync('python3', ['-c', PEER, JSON.stringify(sizes), String(reps)], { encoding: 'utf8', timeout: 10 * 60_000 });
+  const r = spawnSync(PYTHON, ['-c', PEER, JSON.stringify(sizes), String(reps)], { encoding: 'utf8', timeout: 10 * 60_000 });
   if (r.error || r.status !== 0) return { ok: false, why: `python3/numpy peer unavailable: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}` };
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { numpy: string; blas: string; rows: Record<string, number> };
   return { ok: true, rows: out.rows, meta: `numpy ${out.numpy} (${out.blas}), one process` };

@@ -7,6 +7,7 @@
  * Prints a Markdown section to paste under `## train` in bench/RESULTS.md.
  */
 import { spawnSync } from 'node:child_process';
+import { PYTHON } from './python.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +32,7 @@ function ctx(): RunContext {
 /** steps/s of bench/peers/train.py (numpy float32 SGD, same net, batch and logging), or why not. */
 function runPeer(): { ok: true; stepsPerS: number; meta: string } | { ok: false; why: string } {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'peers', 'train.py');
-  const r = spawnSync('python3', [script, '--steps', String(steps), '--warmup', '2', '--log-every', '10'], { encoding: 'utf8', timeout: 30 * 60_000 });
+  const r = spawnSync(PYTHON, [script, '--steps', String(steps), '--warmup', '2', '--log-every', '10'], { encoding: 'utf8', timeout: 30 * 60_000 });
   if (r.error || r.status !== 0) return { ok: false, why: `python3/numpy peer unavailable: ${r.error?.message ?? r.stderr.trim().split('\n').pop()}` };
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { numpy: string; blas: string; steps_per_s: number };
   return { ok: true, stepsPerS: out.steps_per_s, meta: `numpy ${out.numpy} (${out.blas})` };
