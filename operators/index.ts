@@ -8,6 +8,7 @@ export { load } from './data/load.js';
 export { normal } from './data/normal.js';
 export { uniform } from './data/uniform.js';
 export { add } from './math/add.js';
+export { diag } from './math/diag.js';
 export { matmul } from './math/matmul.js';
 export { mul } from './math/mul.js';
 export { reduce } from './math/reduce.js';
