@@ -29,6 +29,7 @@ export interface RecallModel {
 }
 
 export interface RecallData {
+  [key: string]: Tensor2D;
   /** [B·n, E] */
   context: Tensor2D;
   /** [B, E] */
@@ -56,7 +57,7 @@ export function recallLossAndGrads(
   const s = w.b ? tf.add(raw, w.b) : m.offset ? tf.add(raw, m.offset) : raw;
   const a = m.attention === 'softmax' ? tf.softmax(s) : tf.sigmoid(s);
   const o = tf.sum(tf.mul(tf.expandDims(a, 2), v), 1) as Tensor2D; // [B, dv]
-  const z = tf.matMul(o, w.W_O); // [B, V]
+  const z = tf.matMul(o, w.W_O) as Tensor2D; // [B, V]
   const ls = tf.logSoftmax(z);
   const loss = tf.neg(tf.mean(tf.sum(tf.mul(d.target, ls), 1))) as Scalar;
   if (!withGrads) return { loss, logits: z, grads: {} };

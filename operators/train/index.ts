@@ -8,3 +8,4 @@ export { mlpJvp, linearPredict, linearLossAndGrads } from './lib.js';
 export { linearized } from './linearized.js';
 export { ntkFlow } from './ntk-flow.js';
 export { lsaIclTrain } from './lsa-icl.js';
+export { attentionRecall } from './attention-recall.js';

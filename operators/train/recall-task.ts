@@ -7,7 +7,9 @@
  * layer can solve it (match the query against the key half, read the value half); with separate
  * key and value tokens it would need two layers (an induction head). The n keys of a sequence are
  * distinct (a prefix of a random permutation of the n_keys keys), the values i.i.d. uniform, the
- * query one of the n keys uniformly and the target its value.
+ * query one of the n keys uniformly and the target its value. With label noise p the observed
+ * label is, with probability p, replaced by a uniform draw over the values (irreducible noise, so the
+ * best achievable loss is the entropy of the label distribution rather than 0).
  */
 import { Rng } from '../model/rng.js';
 
@@ -22,8 +24,10 @@ export interface RecallBatch {
   context: Float32Array;
   /** Query tokens [B, E]: onehot(query key) and a zero value half. */
   query: Float32Array;
-  /** Target value index per sequence [B]. */
+  /** The true value index per sequence [B]. */
   target: Int32Array;
+  /** The observed (possibly noisy) label per sequence [B]. */
+  label: Int32Array;
   batch: number;
 }
 
@@ -31,11 +35,12 @@ export interface RecallBatch {
 export const tokenWidth = (s: RecallSpec): number => s.nKeys + s.nValues;
 
 /** Draws `batch` sequences from `rng` (advancing it). */
-export function sampleRecall(rng: Rng, s: RecallSpec, batch: number): RecallBatch {
+export function sampleRecall(rng: Rng, s: RecallSpec, batch: number, labelNoise = 0): RecallBatch {
   const E = tokenWidth(s);
   const context = new Float32Array(batch * s.nPairs * E);
   const query = new Float32Array(batch * E);
   const target = new Int32Array(batch);
+  const label = new Int32Array(batch);
   for (let b = 0; b < batch; b++) {
     const keys = rng.permutation(s.nKeys);
     const values = Array.from({ length: s.nPairs }, () => rng.int(s.nValues));
@@ -47,6 +52,15 @@ export function sampleRecall(rng: Rng, s: RecallSpec, batch: number): RecallBatc
     }
     query[b * E + keys[qi]] = 1;
     target[b] = values[qi];
+    // Drawn only when noisy, so that noise-free streams do not depend on this option.
+    label[b] = labelNoise > 0 && rng.uniform() < labelNoise ? rng.int(s.nValues) : target[b];
   }
-  return { context, query, target, batch };
+  return { context, query, target, label, batch };
+}
+
+/** The entropy of the observed label given the true one: the least achievable expected loss. */
+export function noiseFloor(labelNoise: number, nValues: number): number {
+  const hit = 1 - labelNoise + labelNoise / nValues;
+  const miss = labelNoise / nValues;
+  return -(hit * Math.log(hit)) - (miss > 0 ? (nValues - 1) * miss * Math.log(miss) : 0);
 }
