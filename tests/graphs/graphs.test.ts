@@ -28,6 +28,10 @@ const LOOSER: Record<string, number> = {
   'graphs/gp-regression.json:mean': 5e-5,
   'graphs/gp-regression.json:var': 5e-5,
   'graphs/papers/student-t-ood.json:nll_gp_ml2': 5e-4,
+  // The 1-D ReLU NNGP kernel is ill-conditioned (as in nngp-vs-ntk below): the fixed-prior NNGP
+  // posterior's out-of-range NLL (≈ 52, overconfident) moves by ~1e-3 between backends.
+  'graphs/papers/student-t-ood.json:nll_nngp_fixed': 5e-3,
+  'graphs/papers/student-t-ood.json:nll_nngp_t': 5e-4,
   // Posteriors on ill-conditioned kernels (1-D ReLU NNGP: condition ≈ 1e8; NTK ≈ 5e4) turn the
   // backends' float32 kernel differences (up to ~4e-5 relative in the NTK of nearly parallel
   // inputs) into differences of up to ~1e-3 in the posterior.
