@@ -2,10 +2,13 @@
  * data.shortcut: the latents agree with the label at the set predictivities (measured on a large
  * sample), the embedding puts each feature at its availability along fixed orthonormal directions
  * (checked through inner products, which do not need the directions), the cue-conflict split has
- * z_core = y and z_shortcut = −y, xor features carry no linear signal, draws are seeded.
+ * z_core = y and z_shortcut = −y, xor features carry no linear signal, draws are seeded. Gaussian
+ * latents: z_f | y ~ N(Φ⁻¹(p_f)·y, 1) (class means and variances measured), the cue-conflict split
+ * draws the shortcut from the other class; the default (discrete) output is unchanged.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { normalQuantile } from '../../operators/data/shortcut.js';
 import { shortcut } from '../../operators/train-data-index.js';
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { params } from '../helpers/dense-reference.js';
@@ -93,5 +96,57 @@ describe('data.shortcut statistics (wasm)', () => {
     // The xor feature is still fully there: without noise every point has norm a.
     const clean = await draw(shortcut, { ...given, core_embedding: 'xor', noise: 0 }, 6);
     for (let i = 0; i < 20; i++) expect(Math.hypot(...clean.x.data.subarray(i * d, i * d + d))).toBeCloseTo(1, 5);
+  });
+});
+
+describe('data.shortcut gaussian latents (wasm)', () => {
+  it('normalQuantile matches tabulated Φ⁻¹ values (float64 references) to 1e-8', () => {
+    const table: [number, number][] = [[0.5, 0], [0.975, 1.959963984540054], [0.999, 3.090232306167813], [0.01, -2.326347874040841], [0.8, 0.8416212335729143], [1e-6, -4.753424308822899]];
+    for (const [p, q] of table) expect(Math.abs(normalQuantile(p) - q)).toBeLessThan(1e-8 * Math.max(1, Math.abs(q)));
+  });
+
+  it('z_f | y ~ N(Φ⁻¹(p_f)·y, 1): P(sign z_f = y) = p_f, mean and variance of y·z_f, within 5 standard errors', async () => {
+    await useBackend('wasm');
+    const n = 20000;
+    const [pc, ps] = [0.95, 0.7];
+    const o = await draw(shortcut, { n, n_test: 10, d: 4, latent: 'gaussian', core_predictivity: pc, shortcut_predictivity: ps }, 8);
+    [pc, ps].forEach((p, f) => {
+      const yz = Array.from({ length: n }, (_, i) => o.y.data[i] * o.z.data[2 * i + f]);
+      const agree = yz.filter((v) => v > 0).length / n;
+      const mean = yz.reduce((s, v) => s + v, 0) / n;
+      const variance = yz.reduce((s, v) => s + (v - mean) ** 2, 0) / (n - 1);
+      expect(Math.abs(agree - p)).toBeLessThan(5 * Math.sqrt((p * (1 - p)) / n));
+      // Φ⁻¹(0.95) = 1.6449, Φ⁻¹(0.7) = 0.5244 (tables); the sample variance of N(·, 1) has sd √(2/n).
+      expect(Math.abs(mean - [1.6448536269514722, 0.5244005127080407][f])).toBeLessThan(5 / Math.sqrt(n));
+      expect(Math.abs(variance - 1)).toBeLessThan(5 * Math.sqrt(2 / n));
+    });
+  });
+
+  it('noise-free embedding at the set amplitudes; cue-conflict points draw the shortcut from the other class', async () => {
+    await useBackend('wasm');
+    const [n, m, d] = [40, 4000, 6];
+    const given = { n, n_test: m, d, latent: 'gaussian', noise: 0, core_predictivity: 0.9, shortcut_predictivity: 0.8 };
+    const both = await draw(shortcut, { ...given, core_availability: 0.3, shortcut_availability: 1.5 }, 3);
+    const z = both.z.data;
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) {
+      expect(dot(both.x.data, i, both.x.data, j, d)).toBeCloseTo(0.09 * z[2 * i] * z[2 * j] + 2.25 * z[2 * i + 1] * z[2 * j + 1], 4);
+    }
+    // With one feature switched off, x = z_f·u_f: a conflict point's latent is (x_c·x_i)/z_f,i.
+    for (const [f, avail, expected] of [[0, 'core', 1.2815515655446004], [1, 'shortcut', -0.8416212335729143]] as const) {
+      const o = await draw(shortcut, { ...given, core_availability: f === 0 ? 1 : 0, shortcut_availability: f === 1 ? 1 : 0 }, 3);
+      const zi = o.z.data[f];
+      const yz = Array.from({ length: m }, (_, c) => (o.y_conflict.data[c] * dot(o.x_conflict.data, c, o.x.data, 0, d)) / zi);
+      const mean = yz.reduce((s, v) => s + v, 0) / m;
+      expect(Math.abs(mean - expected), avail).toBeLessThan(5 / Math.sqrt(m));
+    }
+  });
+
+  it('latent "discrete" is the default output; predictivity 0 or 1 is refused for gaussian latents', async () => {
+    await useBackend('wasm');
+    const a = await draw(shortcut, { n: 9, n_test: 4, d: 5 });
+    const b = await draw(shortcut, { n: 9, n_test: 4, d: 5, latent: 'discrete' });
+    for (const k of Object.keys(a)) expect(same(a[k].data, b[k].data)).toBe(true);
+    const bad = params(shortcut as never, { latent: 'gaussian', core_predictivity: 1 });
+    expect(() => shortcut.shape!({} as never, bad as never, {} as never)).toThrow(/core_predictivity = 1: gaussian latents need a predictivity strictly between 0 and 1/);
   });
 });
