@@ -34,7 +34,7 @@ interface KernelArgs {
 
 /** Kernels the addon computes (the rest are cpu's). */
 export const NATIVE_KERNELS: readonly string[] = [
-  'BatchMatMul', '_FusedMatMul', ...BINARY_OPS, ...UNARY_OPS, ...REDUCE_OPS, 'Transpose', 'Select',
+  'BatchMatMul', '_FusedMatMul', ...BINARY_OPS, ...UNARY_OPS, ...REDUCE_OPS, 'Transpose', 'Select', 'Softmax',
 ];
 
 /** Registers backend 'native' and its kernels (once). Needs tfjs-backend-cpu and a loaded addon. */
@@ -285,6 +285,23 @@ function nativeKernels(tf: TF, addon: NativeAddon, fallback: (name: string) => K
     const out = v instanceof Float32Array ? new Float32Array(v.length) : new Int32Array(v.length);
     addon.transpose(v, out, Int32Array.from(x.shape), Int32Array.from(perm));
     return backend.makeTensorInfo(perm.map((p) => x.shape[p]), x.dtype, out);
+  });
+
+  // ---- softmax ------------------------------------------------------------------------------
+  // tfjs's cpu Softmax runs JavaScript loops (1 s for 4M logits, 30× wasm): over the last axis it is
+  // max, subtract, exp, sum and divide, each a native kernel above.
+  def('Softmax', ({ inputs, backend, attrs }) => {
+    const logits = inputs.logits as TensorInfo;
+    const last = logits.shape.length - 1;
+    const dim = (attrs?.dim as number | undefined) ?? -1;
+    if (!f32(backend, logits) || last < 0 || (dim !== -1 && dim !== last) || util.sizeFromShape(logits.shape) === 0) return undefined;
+    const max = run('Max', { inputs: { x: logits }, backend, attrs: { reductionIndices: [last], keepDims: true } });
+    const shifted = run('Sub', { inputs: { a: logits, b: max }, backend });
+    const e = run('Exp', { inputs: { x: shifted }, backend });
+    const sum = run('Sum', { inputs: { x: e }, backend, attrs: { axis: [last], keepDims: true } });
+    const out = run('RealDiv', { inputs: { a: e, b: sum }, backend });
+    for (const t of [max, shifted, e, sum]) backend.disposeIntermediateTensorInfo(t);
+    return out;
   });
 
   return kernels;

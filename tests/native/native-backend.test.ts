@@ -250,6 +250,13 @@ describe.skipIf(!probe.usable)(`native backend${probe.usable ? '' : ` — skippe
     await agree([input([400, 200]), input([400, 200])], (t, e) => tf.where(tf.greater(t, e), t, e));
   });
 
+  it('Softmax (composed from native max, sub, exp, sum, div) agrees with cpu, large logits and -Infinity included', async () => {
+    for (const shape of [[7], [3, 5], [2, 4, 9], [1, 4, 64, 300]]) await agree([input(shape, -30, 30)], (x) => tf.softmax(x), 1e-5, 1e-7);
+    // a -Infinity logit gets weight 0; rows keep summing to 1
+    const masked = { shape: [2, 3], values: Float32Array.from([0, -Infinity, 1, 80, 80, -Infinity]) };
+    await agree([masked], (x) => tf.softmax(x));
+  });
+
   describe('reductions over any axes agree with cpu', () => {
     const ops = { Sum: tf.sum, Mean: tf.mean, Max: tf.max, Min: tf.min };
     const cases: [number[], number | number[] | null, boolean][] = [
