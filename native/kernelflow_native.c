@@ -24,10 +24,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 #include "fastmath.h"
+#include "blocked-linalg.h"
 #include "fused.h"
 
 #define MAX_RANK 16
@@ -560,6 +564,34 @@ static napi_value Select(napi_env env, napi_callback_info info) {
  * matrix reads the same in either order, so column-major LAPACK sees A itself. gfortran's hidden
  * string-length arguments are passed explicitly. */
 
+/* Diagonal blocks of the blocked Cholesky and solves: small enough for LAPACK, big enough for dgemm. */
+#define LINALG_BLOCK 192
+
+/* Per-thread float64 work buffers for the LAPACK wrappers, kept between calls: a fresh 32 MB
+ * malloc is a fresh mmap, and first-touching its pages cost more than the factorisation itself on
+ * the sandboxed machines measured (≈150 ms of page faults against 50 ms of dpotrf at n = 2048).
+ * Buffers above SCRATCH_KEEP bytes are freed after the call instead of kept. */
+#define SCRATCH_KEEP ((size_t)256 << 20)
+static _Thread_local double *scratch_buf[2];
+static _Thread_local size_t scratch_len[2];
+
+static double *scratch_get(int slot, size_t count) {
+  if (scratch_len[slot] < count) {
+    free(scratch_buf[slot]);
+    scratch_buf[slot] = malloc(sizeof(double) * count);
+    scratch_len[slot] = scratch_buf[slot] ? count : 0;
+  }
+  return scratch_buf[slot];
+}
+
+static void scratch_release(int slot) {
+  if (scratch_len[slot] * sizeof(double) > SCRATCH_KEEP) {
+    free(scratch_buf[slot]);
+    scratch_buf[slot] = NULL;
+    scratch_len[slot] = 0;
+  }
+}
+
 extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t);
 extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work,
                     const int *lwork, int *iwork, const int *liwork, int *info, size_t, size_t);
@@ -578,17 +610,18 @@ static napi_value Potrf(napi_env env, napi_callback_info info) {
   int64_t n;
   if (!get_f32(env, argv[0], &a, "a") || !get_f32(env, argv[1], &out, "out") || !get_int(env, argv[2], &n, "n")) return NULL;
   if (n < 1 || n > 46340 || a.length != (size_t)(n * n) || out.length != a.length) return range_error(env, "kernelflow_native: potrf needs n×n arrays");
-  double *w = malloc(sizeof(double) * (size_t)(n * n));
+  double *w = scratch_get(0, (size_t)(n * n));
   if (!w) return range_error(env, "kernelflow_native: out of memory");
   const float *pa = a.data;
   for (int64_t i = 0; i < n * n; i++) w[i] = pa[i];
   int nn = (int)n, lda = nn, inf = 0;
-  /* Column-major 'U' (A = UᵀU) is row-major lower: the buffer read row-major is L = Uᵀ. */
-  dpotrf_("U", &nn, w, &lda, &inf, 1);
+  /* Blocked on dgemm (native/blocked-linalg.c): Debian's OpenBLAS dpotrf is several times slower. */
+  (void)lda;
+  inf = kf_potrf_lower(w, nn, LINALG_BLOCK);
   float *po = out.data;
   for (int64_t i = 0; i < n; i++)
     for (int64_t j = 0; j < n; j++) po[i * n + j] = j <= i ? (float)w[i * n + j] : 0.0f;
-  free(w);
+  scratch_release(0);
   return make_int(env, inf);
 }
 
@@ -605,21 +638,16 @@ static napi_value Trsm(napi_env env, napi_callback_info info) {
   if (n < 1 || m < 1 || n > INT32_MAX || m > INT32_MAX || t.length != (size_t)(n * n) || b.length != (size_t)(n * m) || out.length != b.length) {
     return range_error(env, "kernelflow_native: trsm needs T n×n and B, out n×m");
   }
-  double *dt = malloc(sizeof(double) * (size_t)(n * n)), *dx = malloc(sizeof(double) * (size_t)(n * m));
-  if (!dt || !dx) {
-    free(dt);
-    free(dx);
-    return range_error(env, "kernelflow_native: out of memory");
-  }
+  double *dt = scratch_get(0, (size_t)(n * n)), *dx = scratch_get(1, (size_t)(n * m));
+  if (!dt || !dx) return range_error(env, "kernelflow_native: out of memory");
   const float *pt = t.data, *pb = b.data;
   for (int64_t i = 0; i < n * n; i++) dt[i] = pt[i];
   for (int64_t i = 0; i < n * m; i++) dx[i] = pb[i];
-  cblas_dtrsm(CblasRowMajor, CblasLeft, lower ? CblasLower : CblasUpper, trans ? CblasTrans : CblasNoTrans, CblasNonUnit, (int)n, (int)m, 1.0, dt,
-              (int)n, dx, (int)m);
+  kf_trsm_left(dt, dx, (int)n, (int)m, lower, trans, LINALG_BLOCK);
   float *po = out.data;
   for (int64_t i = 0; i < n * m; i++) po[i] = (float)dx[i];
-  free(dt);
-  free(dx);
+  scratch_release(0);
+  scratch_release(1);
   return make_int(env, 0);
 }
 
@@ -771,6 +799,14 @@ static napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
+#if defined(__GLIBC__)
+  /* Tensor buffers up to 32 MB (4M float32 and more) come from the heap and are reused rather
+   * than mmap'ed fresh each time: first-touch page faults of fresh mappings dominated elementwise
+   * kernels (2 ms of work, 30–60 ms of faults on the sandboxed machines measured). Freed memory
+   * above 512 MB at the top of the heap is still returned to the system. */
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+#endif
   const napi_property_descriptor props[] = {
       {"matmul", NULL, Matmul, NULL, NULL, NULL, napi_enumerable, NULL},
       {"binary", NULL, Binary, NULL, NULL, NULL, napi_enumerable, NULL},
