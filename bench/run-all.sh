@@ -23,7 +23,7 @@ run native npx tsx bench/native.ts --sizes 512,1024,2048 --backends native,wasm 
 run kernels npx tsx bench/kernels.ts --sizes "$sizes" --backends native,wasm --reps 2 --budget 60
 run linalg npx tsx bench/linalg.ts --sizes "$sizes" --backends native,wasm --eigh 1024,2048 --reps 2 --budget 60
 run attention npx tsx bench/attention.ts --sizes 1024,4096,16384 --backends native,wasm --reps 2
-KERNELFLOW_BENCH_PYTHON=${GP_PYTHON:-/usr/bin/python3} run gp npx tsx bench/gp.ts --sizes 500,1000,2000,4000 --sgpr 10000,50000 --backends native,wasm
+KERNELFLOW_BENCH_PYTHON=${GP_PYTHON:-/usr/bin/python3} run gp npx tsx bench/gp.ts --sizes 500,1000,2000,4000 --sgpr 10000,50000 --backends native,wasm --reps 3
 run train-native npx tsx bench/train.ts --backend native --steps 20
 run train-wasm npx tsx bench/train.ts --backend wasm --steps 20
 if [ -n "${KERNELFLOW_TEST_REDIS:-}" ]; then run distributed npx tsx bench/distributed.ts --queue "$KERNELFLOW_TEST_REDIS"; fi
