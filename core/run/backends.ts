@@ -13,6 +13,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as TFCore from '@tensorflow/tfjs-core';
 import { loadNativeAddon } from './native-addon.js';
+import { fixWebgpuTransposeB } from './webgpu-matmul-fix.js';
 import { installDawn, probeAdapter, type AdapterInfo } from './webgpu-node.js';
 
 export type { AdapterInfo } from './webgpu-node.js';
@@ -304,6 +305,7 @@ export async function loadBackend(name: BackendName): Promise<TF> {
       if (!tf.findBackendFactory('webgpu')) {
         throw new BackendError(name, '@tensorflow/tfjs-backend-webgpu was imported before navigator.gpu was set up, so it never registered');
       }
+      fixWebgpuTransposeB(tf);
       break;
     case 'tensorflow':
     case 'tensorflow-gpu': {

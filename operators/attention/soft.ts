@@ -9,8 +9,7 @@ function gaussian(tf: TF, a: Tensor, b: Tensor): Tensor {
   return tf.tidy(() => {
     const aa = tf.sum(tf.square(a), -1, true);
     const bb = tf.transpose(tf.sum(tf.square(b), -1, true), [0, 1, 3, 2]);
-    // a·bᵀ with an explicit transpose: tfjs-webgpu 4.22's matMul(…, transposeB) is wrong for some shapes.
-    const d2 = tf.relu(tf.sub(tf.add(aa, bb), tf.mul(tf.matMul(a, tf.transpose(b, [0, 1, 3, 2])), 2)));
+    const d2 = tf.relu(tf.sub(tf.add(aa, bb), tf.mul(tf.matMul(a, b, false, true), 2)));
     return tf.exp(tf.mul(d2, -0.5));
   });
 }

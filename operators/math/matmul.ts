@@ -31,14 +31,5 @@ export const matmul = defineOperator({
     const batch = sa.slice(0, r - 2).map((d, i) => expectDim(d, sb[i], `batch dimension ${i} differs`, '/inputs'));
     return { out: [...batch, m, n] };
   },
-  run: ({ a, b }, p, { tf, backend }) => {
-    // tfjs-webgpu 4.22's matMul(…, transposeB) is wrong for inner dimensions ≥ 2048 with small
-    // outputs (docs/writing-operators.md): transpose b explicitly there.
-    if (backend === 'webgpu' && p.transpose_b) {
-      const rank = b.rank;
-      const perm = [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
-      return { out: tf.matMul(a, tf.transpose(b, perm), p.transpose_a, false) };
-    }
-    return { out: tf.matMul(a, b, p.transpose_a, p.transpose_b) };
-  },
+  run: ({ a, b }, p, { tf }) => ({ out: tf.matMul(a, b, p.transpose_a, p.transpose_b) }),
 });

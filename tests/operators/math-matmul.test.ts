@@ -42,13 +42,13 @@ for (const backend of testBackends()) {
       expect(tf.memory().numTensors).toBe(before);
     });
 
+    // On webgpu this checks core/run/webgpu-matmul-fix.ts: the raw transposeB path gets it wrong.
     it('a·bᵀ with a long inner dimension (2048: where tfjs-webgpu 4.22 transposeB goes wrong) matches float64', async () => {
       await useBackend(backend);
       const [m, k] = [16, 2048];
       const a = Array.from({ length: m }, (_, i) => Array.from({ length: k }, (_, j) => Math.sin(i * 7.3 + j * 0.37)));
       const before = tf.memory().numTensors;
       const ta = tf.tensor2d(a);
-      // tidy, as the engine runs synchronous operators (the explicit transpose is an intermediate)
       const out = tf.tidy(() => (matmul.run({ a: ta, b: ta }, { transpose_a: false, transpose_b: true }, { ...testContext(), backend }) as { out: tf.Tensor }).out);
       const got = (await out.array()) as number[][];
       const want = a.map((r) => a.map((s) => r.reduce((acc, v, j) => acc + v * s[j], 0)));
