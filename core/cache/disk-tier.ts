@@ -8,11 +8,12 @@
  * in this process or another) sees the old file or the new one, never a mix. The checksum catches
  * what atomicity cannot (a torn disk, a hand-edited file); such entries are removed and recomputed.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import type { JsonValue } from '../operator/index.js';
+import { checkKey, frameHeader, frameProblem, headerLength, type FrameFormat } from './checksummed-file.js';
 import { decodeResult, encodeResult, type StoredResult } from './stored.js';
 
 /** What a read found: a verified result, nothing, or a damaged entry (already removed). */
@@ -27,12 +28,10 @@ export interface PruneReport {
   bytes: number;
 }
 
-const MAGIC = new TextEncoder().encode('KFCACHE\0');
-const VERSION = 1;
-const PREFIX = MAGIC.length + 4 + 32;
+const FORMAT: FrameFormat = { magic: new TextEncoder().encode('KFCACHE\0'), version: 1 };
+const PREFIX = headerLength(FORMAT);
 const TEMP_MARK = '.tmp-';
-// Keys become file names: keep them to a safe alphabet (cache keys are hex digests).
-const KEY = /^[A-Za-z0-9_-]{3,128}$/;
+// Record names become file names too: a safe alphabet.
 const RECORD = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$/;
 
 /** A cache folder on disk. Safe to share between processes. */
@@ -41,7 +40,7 @@ export class DiskTier {
 
   /** The file an entry lives in. */
   entryPath(key: string): string {
-    if (!KEY.test(key)) throw new Error(`disk cache: invalid key ${JSON.stringify(key)} (3-128 characters of [A-Za-z0-9_-])`);
+    checkKey(key, 'disk cache');
     return path.join(this.dir, 'objects', key.slice(0, 2), key);
   }
 
@@ -55,7 +54,7 @@ export class DiskTier {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'miss' };
       throw e;
     }
-    const reason = checkEntry(bytes);
+    const reason = frameProblem(FORMAT, bytes);
     let result: StoredResult | undefined;
     let decodeError: string | undefined;
     if (!reason) {
@@ -78,12 +77,7 @@ export class DiskTier {
   /** Writes an entry atomically, replacing any existing one. */
   async put(key: string, result: StoredResult): Promise<void> {
     const body = encodeResult(result);
-    const checksum = createHash('sha256').update(body).digest();
-    const head = new Uint8Array(PREFIX);
-    head.set(MAGIC, 0);
-    new DataView(head.buffer).setUint32(MAGIC.length, VERSION, true);
-    head.set(checksum, MAGIC.length + 4);
-    await writeAtomic(this.entryPath(key), [head, body]);
+    await writeAtomic(this.entryPath(key), [frameHeader(FORMAT, body), body]);
   }
 
   /** Removes one entry; no error if it is absent. */
@@ -171,18 +165,6 @@ export class DiskTier {
     }
     return out;
   }
-}
-
-/** Why an entry file is unusable, or undefined when its magic, version and checksum hold. */
-function checkEntry(bytes: Uint8Array): string | undefined {
-  if (bytes.length < PREFIX) return `truncated: ${bytes.length} bytes, shorter than the ${PREFIX}-byte header`;
-  if (MAGIC.some((b, i) => bytes[i] !== b)) return 'bad magic';
-  const version = new DataView(bytes.buffer, bytes.byteOffset).getUint32(MAGIC.length, true);
-  if (version !== VERSION) return `unsupported version ${version}`;
-  const want = bytes.subarray(MAGIC.length + 4, PREFIX);
-  const got = createHash('sha256').update(bytes.subarray(PREFIX)).digest();
-  if (!got.equals(want)) return 'checksum mismatch';
-  return undefined;
 }
 
 /**
