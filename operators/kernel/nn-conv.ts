@@ -20,7 +20,7 @@
 import type { Tensor } from '@tensorflow/tfjs-core';
 import type { TF } from '../../core/operator/context.js';
 import { activate, applySteps, type Padding, type Step } from './nn-layers.js';
-import { assembleTiled, DEFAULT_TILE_ENTRIES, diagonalMask, type TiledOptions } from './tiling.js';
+import { assembleTiled, DEFAULT_TILE_ENTRIES, diagonalMask, namedOutputs, tileOutputs, type TiledOptions } from './tiling.js';
 
 type Readout = Extract<Step, { kind: 'readout' }>;
 
@@ -170,8 +170,7 @@ export async function nnConvKernel(
   x2: Tensor | undefined,
   options: TiledOptions & { nngp?: boolean; ntk?: boolean } = {},
 ): Promise<{ nngp?: Tensor; ntk?: Tensor }> {
-  const wantNngp = options.nngp ?? true;
-  const wantNtk = options.ntk ?? true;
+  const want = { nngp: options.nngp ?? true, ntk: options.ntk ?? true };
   const { spatial, readout, flat } = splitAtReadout(steps);
   const full = readout.mode === 'pool';
   const symmetric = x2 === undefined;
@@ -184,7 +183,7 @@ export async function nnConvKernel(
   const perEntry = full ? P * P : P;
   const tileEntries = Math.max(1, Math.floor((options.tileEntries ?? DEFAULT_TILE_ENTRIES) / perEntry));
   const eyeP = tf.tidy(() => tf.cast(tf.eye(P), 'bool'));
-  const count = (wantNngp ? 1 : 0) + (wantNtk ? 1 : 0);
+  const count = (want.nngp ? 1 : 0) + (want.ntk ? 1 : 0);
   try {
     const outs = await assembleTiled(
       tf,
@@ -227,7 +226,7 @@ export async function nnConvKernel(
           v1 = self(a, q1, eye1);
           v2 = self(b, q2, eye2);
         }
-        const s = applySpatial(tf, spatial, { K, T: null, q1, q2, v1, v2 }, { ntk: wantNtk, inputWidth: C, full, diag, eye1, eye2 });
+        const s = applySpatial(tf, spatial, { K, T: null, q1, q2, v1, v2 }, { ntk: want.ntk, inputWidth: C, full, diag, eye1, eye2 });
         // The readout: mean over all position pairs (pool) or over positions (flatten, diagonal kept).
         const axes = full ? [2, 3] : [2];
         let Kf = tf.mean(s.K, axes);
@@ -236,20 +235,14 @@ export async function nnConvKernel(
         const fq2 = tf.reshape(full ? tf.mean(s.v2!, [1, 2]) : tf.mean(s.q2, 1), [1, c]);
         const flatDiag = t.diagonal ? diagonalMask(tf, r) : null;
         if (flatDiag) Kf = tf.where(flatDiag, tf.broadcastTo(fq1, [r, c]), Kf);
-        const f = applySteps(tf, flat, { K: Kf, T: Tf, q1: fq1, q2: fq2 }, { ntk: wantNtk, inputWidth: readoutWidth, diag: flatDiag });
-        const out: Tensor[] = [];
-        if (wantNngp) out.push(f.K);
-        if (wantNtk) out.push(f.T ?? tf.zerosLike(f.K));
+        const f = applySteps(tf, flat, { K: Kf, T: Tf, q1: fq1, q2: fq2 }, { ntk: want.ntk, inputWidth: readoutWidth, diag: flatDiag });
+        const out = tileOutputs(tf, want, f);
         // Diagonal blocks: the pooled means sum in different orders for (a,b) and (b,a); make them exactly symmetric.
         return t.diagonal ? out.map((m) => tf.mul(tf.add(m, tf.transpose(m)), 0.5)) : out;
       },
       { ...options, tileEntries },
     );
-    const result: { nngp?: Tensor; ntk?: Tensor } = {};
-    let i = 0;
-    if (wantNngp) result.nngp = outs[i++];
-    if (wantNtk) result.ntk = outs[i++];
-    return result;
+    return namedOutputs(want, outs);
   } finally {
     eyeP.dispose();
   }

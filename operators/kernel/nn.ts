@@ -4,7 +4,7 @@ import { defineOperator, expectDim, expectRank, ShapeError, tensor, Type } from 
 import { applySteps, compileLayers, LAYER_DOC, type Parameterization, type Step } from './nn-layers.js';
 import { nnConvKernel } from './nn-conv.js';
 import { tryFusedNn } from './fused-hook.js';
-import { assembleTiled, DEFAULT_TILE_ENTRIES, diagonalMask, type TiledOptions } from './tiling.js';
+import { assembleTiled, DEFAULT_TILE_ENTRIES, diagonalMask, namedOutputs, tileOutputs, type TiledOptions } from './tiling.js';
 
 export interface NnKernelOptions extends TiledOptions {
   nngp?: boolean;
@@ -25,8 +25,7 @@ export async function nnKernel(
   options: NnKernelOptions = {},
 ): Promise<{ nngp?: Tensor; ntk?: Tensor }> {
   if (x1.rank === 3) return nnConvKernel(tf, steps, x1, x2, options);
-  const wantNngp = options.nngp ?? true;
-  const wantNtk = options.ntk ?? true;
+  const want = { nngp: options.nngp ?? true, ntk: options.ntk ?? true };
   const symmetric = x2 === undefined;
   const [n1, d] = x1.shape;
   const n2 = symmetric ? n1 : x2.shape[0];
@@ -35,7 +34,7 @@ export async function nnKernel(
     const a = tf.div(tf.sum(tf.square(x1), 1), d);
     return [a, symmetric ? tf.clone(a) : tf.div(tf.sum(tf.square(xb), 1), d)];
   });
-  const count = (wantNngp ? 1 : 0) + (wantNtk ? 1 : 0);
+  const count = (want.nngp ? 1 : 0) + (want.ntk ? 1 : 0);
   try {
     const outs = await assembleTiled(
       tf,
@@ -54,19 +53,13 @@ export async function nnKernel(
         const diag = t.diagonal ? diagonalMask(tf, r) : null;
         // Exact diagonal: K(x, x) = q(x), the same float as the diagonal recursion.
         if (diag) K = tf.where(diag, tf.broadcastTo(q1, [r, c]), K);
-        const s = applySteps(tf, steps, { K, T: null, q1, q2 }, { ntk: wantNtk, inputWidth: d, diag });
-        const out: Tensor[] = [];
-        if (wantNngp) out.push(s.K);
-        if (wantNtk) out.push(s.T ?? tf.zerosLike(s.K));
+        const s = applySteps(tf, steps, { K, T: null, q1, q2 }, { ntk: want.ntk, inputWidth: d, diag });
+        const out = tileOutputs(tf, want, s);
         return out;
       },
       options,
     );
-    const result: { nngp?: Tensor; ntk?: Tensor } = {};
-    let i = 0;
-    if (wantNngp) result.nngp = outs[i++];
-    if (wantNtk) result.ntk = outs[i++];
-    return result;
+    return namedOutputs(want, outs);
   } finally {
     tf.dispose([sq1, sq2]);
   }

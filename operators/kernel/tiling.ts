@@ -105,3 +105,23 @@ export async function assembleTiled(
   }
   return hosts.map((h) => tf.tensor2d(h, [n1, n2]));
 }
+
+/** Which of kernel.nn's two outputs a call wants (both unless told). */
+export interface KernelOutputs {
+  nngp: boolean;
+  ntk: boolean;
+}
+
+/** The wanted tiles of one step's result, in the order `namedOutputs` reads them back. */
+export function tileOutputs(tf: TF, want: KernelOutputs, s: { K: Tensor; T: Tensor | null }): Tensor[] {
+  const out: Tensor[] = [];
+  if (want.nngp) out.push(s.K);
+  if (want.ntk) out.push(s.T ?? tf.zerosLike(s.K));
+  return out;
+}
+
+/** The assembled outputs of `assembleTiled` named again. */
+export function namedOutputs(want: KernelOutputs, outs: Tensor[]): { nngp?: Tensor; ntk?: Tensor } {
+  let i = 0;
+  return { ...(want.nngp ? { nngp: outs[i++] } : {}), ...(want.ntk ? { ntk: outs[i++] } : {}) };
+}
