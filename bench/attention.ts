@@ -8,7 +8,7 @@
  * Dense softmax above --softmax-max is skipped (its N² weights alone are 4·H·N² bytes: 4.3 GB at 16k).
  */
 import { spawnSync } from 'node:child_process';
-import { PYTHON } from './python.js';
+import { arg, list, PYTHON } from './shared.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,11 +17,6 @@ import { activateBackend, type BackendName } from '../core/run/backends.js';
 import type { Operator, RunContext } from '../core/operator/index.js';
 import { linearAttention, neighborhoodAttention, softmaxAttention } from '../operators/attention/index.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const sizes = list(arg('sizes', '1024,4096,16384')).map(Number);
 const backends = list(arg('backends', 'wasm')) as BackendName[];
 const reps = Number(arg('reps', '2'));

@@ -9,7 +9,7 @@
  *                       [--backends wasm] [--reps 1]
  */
 import { spawnSync } from 'node:child_process';
-import { PYTHON } from './python.js';
+import { arg, list, PYTHON } from './shared.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,11 +20,6 @@ import type { JsonValue, RunContext } from '../core/operator/index.js';
 import { activateBackend, type BackendName, type TF } from '../core/run/backends.js';
 import { exact, sparse } from '../operators/gp/index.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const sizes = list(arg('sizes', '500,1000,2000,4000')).map(Number);
 const sgprSizes = list(arg('sgpr', '10000,50000')).map(Number);
 const m = Number(arg('m', '256'));

@@ -11,7 +11,7 @@
  * A (backend, N) estimated (from the previous size) to take over --budget seconds is skipped with a note.
  */
 import { spawnSync } from 'node:child_process';
-import { PYTHON } from './python.js';
+import { arg, list, PYTHON } from './shared.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,11 +21,6 @@ import type { Operator, RunContext } from '../core/operator/index.js';
 import { nn, rbf } from '../operators/kernel/index.js';
 import { params } from '../tests/helpers/dense-reference.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const sizes = list(arg('sizes', '1024,2048,4096')).map(Number);
 const backends = list(arg('backends', 'wasm,cpu')) as BackendName[];
 const budget = Number(arg('budget', '60'));

@@ -10,7 +10,7 @@
  * --budget seconds is skipped with a note. Without python3+numpy the peer columns say so.
  */
 import { spawnSync } from 'node:child_process';
-import { PYTHON } from './python.js';
+import { arg, list, PYTHON } from './shared.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +18,6 @@ import type { Tensor } from '@tensorflow/tfjs-core';
 import { activateBackend, type BackendName, type TF } from '../core/run/backends.js';
 import { choleskyFactor, solveTriangular, eigh } from '../operators/linalg/index.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const sizes = list(arg('sizes', '1024,2048,4096')).map(Number);
 const backends = list(arg('backends', 'wasm,cpu')) as BackendName[];
 const rhs = Number(arg('rhs', '256'));

@@ -8,16 +8,11 @@
  * A (backend, case) whose estimate from the 512² rate (matmul) exceeds --budget seconds is skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { PYTHON } from './python.js';
+import { arg, list, PYTHON } from './shared.js';
 import os from 'node:os';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { activateBackend, probeBackend, type BackendName, type TF } from '../core/run/backends.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
-}
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
 const sizes = list(arg('sizes', '512,1024,2048')).map(Number);
 const backends = list(arg('backends', 'native,wasm,cpu')) as BackendName[];
 const reps = Number(arg('reps', '3'));

@@ -7,7 +7,7 @@
  * Prints a Markdown section to paste under `## train` in bench/RESULTS.md.
  */
 import { spawnSync } from 'node:child_process';
-import { PYTHON } from './python.js';
+import { PYTHON } from './shared.js';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
