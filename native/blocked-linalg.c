@@ -4,6 +4,9 @@
 
 extern void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info, size_t);
 
+/* Columns per dgemm of the trailing update: wide enough to keep dgemm at full speed. */
+#define UPDATE_PANEL 512
+
 static int min_int(int a, int b) { return a < b ? a : b; }
 
 int kf_potrf_lower(double *a, int n, int block) {
@@ -16,9 +19,16 @@ int kf_potrf_lower(double *a, int n, int block) {
     if (info != 0) return k + info;
     if (rest == 0) break;
     double *a21 = a + (int64_t)(k + kb) * n + k, *a22 = a21 + kb;
-    /* L21 = A21·L11⁻ᵀ, then A22 −= L21·L21ᵀ (full square: dgemm is far faster than dsyrk here). */
+    /* L21 = A21·L11⁻ᵀ, then the lower triangle of A22 −= L21·L21ᵀ, as dgemm on column panels of
+     * the lower trapezoid (dgemm is far faster than dsyrk here; panels halve the flops of a full
+     * square update). */
     cblas_dtrsm(CblasRowMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, rest, kb, 1.0, a11, n, a21, n);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rest, rest, kb, -1.0, a21, n, a21, n, 1.0, a22, n);
+    for (int j = 0; j < rest; j += UPDATE_PANEL) {
+      const int cols = min_int(UPDATE_PANEL, rest - j);
+      const double *l21_rows = a21 + (int64_t)j * n;
+      cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rest - j, cols, kb, -1.0, l21_rows, n, l21_rows, n, 1.0,
+                  a22 + (int64_t)j * n + j, n);
+    }
   }
   return 0;
 }

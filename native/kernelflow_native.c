@@ -10,6 +10,7 @@
  *   select     cond ? t : e, cond per row of `inner` elements
  *   potrf / trsm / syevd   LAPACK Cholesky, triangular solve, symmetric eigendecomposition (float64 inside)
  *   stationary / nnDense   fused kernels: Gram matrix + the whole per-entry map in one pass (fused.c)
+ *   neighborhood / flashAttention   fused attention kernels (attention.c)
  *   info / setThreads
  *
  * Every function writes into an output array the caller allocated (a JavaScript TypedArray), so
@@ -33,6 +34,8 @@
 #include "fastmath.h"
 #include "blocked-linalg.h"
 #include "fused.h"
+#include "attention.h"
+#include "page-advice.h"
 
 #define MAX_RANK 16
 #define PAR_MIN 32768 /* elements below which a loop stays on one thread */
@@ -81,6 +84,14 @@ static int get_f32(napi_env env, napi_value v, Array *out, const char *what) {
     napi_throw_type_error(env, NULL, msg);
     return 0;
   }
+  return 1;
+}
+
+/* An output array: as get_f32 (or get_array when `any_type`), then advised onto huge pages before
+ * its first write (page-advice.h). */
+static int get_out(napi_env env, napi_value v, Array *out, const char *what, int any_type) {
+  if (!(any_type ? get_array(env, v, out, what) : get_f32(env, v, out, what))) return 0;
+  advise_huge_pages(out->data, out->length * 4);
   return 1;
 }
 
@@ -148,7 +159,7 @@ static napi_value Matmul(napi_env env, napi_callback_info info) {
   Array a, b, out, ai, bi;
   int64_t m, n, k;
   bool ta, tb;
-  if (!get_f32(env, argv[0], &a, "a") || !get_f32(env, argv[1], &b, "b") || !get_f32(env, argv[2], &out, "out")) return NULL;
+  if (!get_f32(env, argv[0], &a, "a") || !get_f32(env, argv[1], &b, "b") || !get_out(env, argv[2], &out, "out", 0)) return NULL;
   if (!get_int(env, argv[3], &m, "m") || !get_int(env, argv[4], &n, "n") || !get_int(env, argv[5], &k, "k")) return NULL;
   CHECK(napi_get_value_bool(env, argv[6], &ta));
   CHECK(napi_get_value_bool(env, argv[7], &tb));
@@ -219,7 +230,7 @@ static napi_value Binary(napi_env env, napi_callback_info info) {
   Array a, b, out, shape, as, bs;
   if (!get_int(env, argv[0], &op, "op")) return NULL;
   if (op >= B_COUNT) return range_error(env, "kernelflow_native: unknown binary op");
-  if (!get_f32(env, argv[1], &a, "a") || !get_f32(env, argv[2], &b, "b") || !get_f32(env, argv[3], &out, "out")) return NULL;
+  if (!get_f32(env, argv[1], &a, "a") || !get_f32(env, argv[2], &b, "b") || !get_out(env, argv[3], &out, "out", 0)) return NULL;
   if (!get_i32s(env, argv[4], &shape, "shape") || !get_i32s(env, argv[5], &as, "aStrides") || !get_i32s(env, argv[6], &bs, "bStrides")) return NULL;
   size_t rank = shape.length;
   if (rank < 1 || rank > MAX_RANK || as.length != rank || bs.length != rank) return range_error(env, "kernelflow_native: bad rank");
@@ -326,7 +337,7 @@ static napi_value Unary(napi_env env, napi_callback_info info) {
   double p1, p2;
   if (!get_int(env, argv[0], &op, "op")) return NULL;
   if (op >= U_COUNT) return range_error(env, "kernelflow_native: unknown unary op");
-  if (!get_f32(env, argv[1], &x, "x") || !get_f32(env, argv[2], &out, "out")) return NULL;
+  if (!get_f32(env, argv[1], &x, "x") || !get_out(env, argv[2], &out, "out", 0)) return NULL;
   if (!get_num(env, argv[3], &p1, "p1") || !get_num(env, argv[4], &p2, "p2")) return NULL;
   if (x.length != out.length) return range_error(env, "kernelflow_native: x and out differ in length");
   const int64_t n = (int64_t)x.length, tasks = (n + CHUNK - 1) / CHUNK;
@@ -383,7 +394,7 @@ static napi_value Reduce(napi_env env, napi_callback_info info) {
   Array x, out;
   if (!get_int(env, argv[0], &op, "op")) return NULL;
   if (op >= R_COUNT) return range_error(env, "kernelflow_native: unknown reduction");
-  if (!get_f32(env, argv[1], &x, "x") || !get_f32(env, argv[2], &out, "out")) return NULL;
+  if (!get_f32(env, argv[1], &x, "x") || !get_out(env, argv[2], &out, "out", 0)) return NULL;
   if (!get_int(env, argv[3], &outer, "outer") || !get_int(env, argv[4], &r, "r") || !get_int(env, argv[5], &inner, "inner")) return NULL;
   if (outer < 1 || r < 1 || inner < 1) return range_error(env, "kernelflow_native: reduce dims must be >= 1");
   if ((size_t)(outer * r * inner) != x.length || (size_t)(outer * inner) != out.length) return range_error(env, "kernelflow_native: lengths do not match");
@@ -456,7 +467,7 @@ static void transpose2d(const uint32_t *restrict x, uint32_t *restrict o, int64_
 static napi_value Transpose(napi_env env, napi_callback_info info) {
   ARGS(4);
   Array x, out, shape, perm;
-  if (!get_array(env, argv[0], &x, "x") || !get_array(env, argv[1], &out, "out")) return NULL;
+  if (!get_array(env, argv[0], &x, "x") || !get_out(env, argv[1], &out, "out", 1)) return NULL;
   if (!get_i32s(env, argv[2], &shape, "shape") || !get_i32s(env, argv[3], &perm, "perm")) return NULL;
   int esx = x.type == napi_float32_array || x.type == napi_int32_array || x.type == napi_uint32_array;
   int eso = out.type == napi_float32_array || out.type == napi_int32_array || out.type == napi_uint32_array;
@@ -542,7 +553,7 @@ static napi_value Transpose(napi_env env, napi_callback_info info) {
 static napi_value Select(napi_env env, napi_callback_info info) {
   ARGS(4);
   Array c, t, e, out;
-  if (!get_array(env, argv[0], &c, "cond") || !get_f32(env, argv[1], &t, "t") || !get_f32(env, argv[2], &e, "e") || !get_f32(env, argv[3], &out, "out")) return NULL;
+  if (!get_array(env, argv[0], &c, "cond") || !get_f32(env, argv[1], &t, "t") || !get_f32(env, argv[2], &e, "e") || !get_out(env, argv[3], &out, "out", 0)) return NULL;
   if (c.type != napi_uint8_array) return range_error(env, "kernelflow_native: cond must be a Uint8Array");
   if (c.length < 1 || t.length != out.length || e.length != out.length || out.length % c.length != 0) return range_error(env, "kernelflow_native: select lengths do not match");
   const int64_t rows = (int64_t)c.length, inner = (int64_t)(out.length / c.length);
@@ -602,25 +613,40 @@ static napi_value make_int(napi_env env, int v) {
   return r;
 }
 
-/* potrf(a, out, n) → info: out = L (row-major, zeros above the diagonal) with A = L·Lᵀ; info > 0:
+/* potrf(a, out, n[, jitter]) → info: out = L (row-major, zeros above the diagonal) with
+ * A + jitter·I = L·Lᵀ (the jitter is added in float64, so the caller needs no copy of A); info > 0:
  * the leading minor of that order is not positive definite (out is then undefined). */
 static napi_value Potrf(napi_env env, napi_callback_info info) {
-  ARGS(3);
+  size_t argc = 4;
+  napi_value argv[4];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3) {
+    napi_throw_type_error(env, NULL, "kernelflow_native: too few arguments");
+    return NULL;
+  }
   Array a, out;
   int64_t n;
-  if (!get_f32(env, argv[0], &a, "a") || !get_f32(env, argv[1], &out, "out") || !get_int(env, argv[2], &n, "n")) return NULL;
+  double jitter = 0;
+  if (!get_f32(env, argv[0], &a, "a") || !get_out(env, argv[1], &out, "out", 0) || !get_int(env, argv[2], &n, "n")) return NULL;
+  if (argc > 3 && !get_num(env, argv[3], &jitter, "jitter")) return NULL;
   if (n < 1 || n > 46340 || a.length != (size_t)(n * n) || out.length != a.length) return range_error(env, "kernelflow_native: potrf needs n×n arrays");
   double *w = scratch_get(0, (size_t)(n * n));
   if (!w) return range_error(env, "kernelflow_native: out of memory");
   const float *pa = a.data;
-  for (int64_t i = 0; i < n * n; i++) w[i] = pa[i];
-  int nn = (int)n, lda = nn, inf = 0;
+  /* Only the lower triangle is read (and factored). */
+#pragma omp parallel for schedule(static) if (n * n > PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t j = 0; j <= i; j++) w[i * n + j] = pa[i * n + j];
+    w[i * n + i] += jitter;
+  }
   /* Blocked on dgemm (native/blocked-linalg.c): Debian's OpenBLAS dpotrf is several times slower. */
-  (void)lda;
-  inf = kf_potrf_lower(w, nn, LINALG_BLOCK);
+  const int inf = kf_potrf_lower(w, (int)n, LINALG_BLOCK);
   float *po = out.data;
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < n; j++) po[i * n + j] = j <= i ? (float)w[i * n + j] : 0.0f;
+#pragma omp parallel for schedule(static) if (n * n > PAR_MIN)
+  for (int64_t i = 0; i < n; i++) {
+    for (int64_t j = 0; j <= i; j++) po[i * n + j] = (float)w[i * n + j];
+    memset(po + i * n + i + 1, 0, sizeof(float) * (size_t)(n - i - 1));
+  }
   scratch_release(0);
   return make_int(env, inf);
 }
@@ -631,7 +657,7 @@ static napi_value Trsm(napi_env env, napi_callback_info info) {
   Array t, b, out;
   int64_t n, m;
   bool lower, trans;
-  if (!get_f32(env, argv[0], &t, "t") || !get_f32(env, argv[1], &b, "b") || !get_f32(env, argv[2], &out, "out")) return NULL;
+  if (!get_f32(env, argv[0], &t, "t") || !get_f32(env, argv[1], &b, "b") || !get_out(env, argv[2], &out, "out", 0)) return NULL;
   if (!get_int(env, argv[3], &n, "n") || !get_int(env, argv[4], &m, "m")) return NULL;
   CHECK(napi_get_value_bool(env, argv[5], &lower));
   CHECK(napi_get_value_bool(env, argv[6], &trans));
@@ -641,10 +667,13 @@ static napi_value Trsm(napi_env env, napi_callback_info info) {
   double *dt = scratch_get(0, (size_t)(n * n)), *dx = scratch_get(1, (size_t)(n * m));
   if (!dt || !dx) return range_error(env, "kernelflow_native: out of memory");
   const float *pt = t.data, *pb = b.data;
+#pragma omp parallel for schedule(static) if (n * n > PAR_MIN)
   for (int64_t i = 0; i < n * n; i++) dt[i] = pt[i];
+#pragma omp parallel for schedule(static) if (n * m > PAR_MIN)
   for (int64_t i = 0; i < n * m; i++) dx[i] = pb[i];
   kf_trsm_left(dt, dx, (int)n, (int)m, lower, trans, LINALG_BLOCK);
   float *po = out.data;
+#pragma omp parallel for schedule(static) if (n * m > PAR_MIN)
   for (int64_t i = 0; i < n * m; i++) po[i] = (float)dx[i];
   scratch_release(0);
   scratch_release(1);
@@ -657,7 +686,7 @@ static napi_value Syevd(napi_env env, napi_callback_info info) {
   ARGS(4);
   Array a, vals, vecs;
   int64_t n;
-  if (!get_f32(env, argv[0], &a, "a") || !get_f32(env, argv[1], &vals, "values") || !get_f32(env, argv[2], &vecs, "vectors")) return NULL;
+  if (!get_f32(env, argv[0], &a, "a") || !get_f32(env, argv[1], &vals, "values") || !get_out(env, argv[2], &vecs, "vectors", 0)) return NULL;
   if (!get_int(env, argv[3], &n, "n")) return NULL;
   if (n < 1 || n > 46340 || a.length != (size_t)(n * n) || vecs.length != a.length || vals.length != (size_t)n) return range_error(env, "kernelflow_native: syevd needs n×n, n, n×n arrays");
   int nn = (int)n, lda = nn, inf = 0, lwork = -1, liwork = -1, iwq = 0;
@@ -729,7 +758,7 @@ static napi_value Stationary(napi_env env, napi_callback_info info) {
   int64_t n1, n2, d, kind;
   double variance;
   if (!fused_dims(env, argv, &x1, &x2, &sym, &n1, &n2, &d)) return NULL;
-  if (!get_int(env, argv[5], &kind, "kind") || !get_num(env, argv[6], &variance, "variance") || !get_f32(env, argv[7], &out, "out")) return NULL;
+  if (!get_int(env, argv[5], &kind, "kind") || !get_num(env, argv[6], &variance, "variance") || !get_out(env, argv[7], &out, "out", 0)) return NULL;
   if (kind >= KF_STATIONARY_COUNT) return range_error(env, "kernelflow_native: unknown stationary kernel");
   if (out.length != (size_t)(n1 * n2)) return range_error(env, "kernelflow_native: out must hold n1·n2 floats");
   if (kf_stationary((int)kind, x1.data, sym ? NULL : x2.data, out.data, n1, n2, d, (float)variance)) return range_error(env, "kernelflow_native: out of memory");
@@ -751,9 +780,9 @@ static napi_value NnDense(napi_env env, napi_callback_info info) {
     const double code = st[s * KF_STEP];
     if (code != floor(code) || code < 0 || code >= KF_STEP_COUNT) return range_error(env, "kernelflow_native: unknown nn step");
   }
-  if (!get_f32(env, argv[6], &K, "nngp")) return NULL;
+  if (!get_out(env, argv[6], &K, "nngp", 0)) return NULL;
   const int wantT = !is_null(env, argv[7]);
-  if (wantT && !get_f32(env, argv[7], &T, "ntk")) return NULL;
+  if (wantT && !get_out(env, argv[7], &T, "ntk", 0)) return NULL;
   if (K.length != (size_t)(n1 * n2) || (wantT && T.length != K.length)) return range_error(env, "kernelflow_native: nngp/ntk must hold n1·n2 floats");
   if (kf_nn_dense(x1.data, sym ? NULL : x2.data, K.data, wantT ? T.data : NULL, n1, n2, d, st, ns)) return range_error(env, "kernelflow_native: out of memory");
   return NULL;
@@ -819,6 +848,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"syevd", NULL, Syevd, NULL, NULL, NULL, napi_enumerable, NULL},
       {"stationary", NULL, Stationary, NULL, NULL, NULL, napi_enumerable, NULL},
       {"nnDense", NULL, NnDense, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"neighborhood", NULL, kf_napi_neighborhood, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"flashAttention", NULL, kf_napi_flash_attention, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

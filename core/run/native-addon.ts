@@ -35,8 +35,8 @@ export interface NativeAddon {
   reduce(op: number, x: F32, out: F32, outer: number, r: number, inner: number): void;
   transpose(x: F32 | I32, out: F32 | I32, shape: I32, perm: I32): void;
   select(cond: Uint8Array, t: F32, e: F32, out: F32): void;
-  /** LAPACK dpotrf on a float32 copy widened to float64; returns LAPACK's info (0, or the order of the failing minor). */
-  potrf(a: F32, out: F32, n: number): number;
+  /** Cholesky of A + jitter·I (lower triangle read, widened to float64, blocked on dgemm); returns LAPACK's info (0, or the order of the failing minor). */
+  potrf(a: F32, out: F32, n: number, jitter?: number): number;
   trsm(t: F32, b: F32, out: F32, n: number, m: number, lower: boolean, transpose: boolean): number;
   syevd(a: F32, values: F32, vectors: F32, n: number): number;
   /** Fused: out[i·n2 + j] = variance·g(‖x1_i − x2_j‖²) for g = STATIONARY_KINDS[kind]; x2 null = x1 (symmetric, exact 0 distance on the diagonal). */

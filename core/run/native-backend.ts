@@ -74,8 +74,8 @@ export async function registerNativeBackend(tf: TF, addon: NativeAddon): Promise
  * results with `ctx.tf.tensor(...)`. The generic tfjs implementation stays the reference.
  */
 export interface NativeLinalg {
-  /** A = L·Lᵀ for symmetric A (its lower triangle is read). `info` > 0: the leading minor of that order is not positive definite (then `l` is meaningless: report `not_psd`). */
-  cholesky(a: Float32Array, n: number): { l: Float32Array; info: number };
+  /** L·Lᵀ = A + jitter·I for symmetric A (its lower triangle is read; jitter added in float64, default 0). `info` > 0: the leading minor of that order is not positive definite (then `l` is meaningless: report `not_psd`). */
+  cholesky(a: Float32Array, n: number, jitter?: number): { l: Float32Array; info: number };
   /** X with op(T)·X = B: T n×n lower (or upper) triangular, op = transpose when asked, B n×m. */
   solveTriangular(t: Float32Array, b: Float32Array, n: number, m: number, options: { lower: boolean; transpose?: boolean }): Float32Array;
   /** A = V·diag(values)·Vᵀ for symmetric A (its lower triangle is read): values ascending, eigenvectors in V's columns. `info` > 0: no convergence. */
@@ -84,9 +84,9 @@ export interface NativeLinalg {
 
 function nativeLinalg(addon: NativeAddon): NativeLinalg {
   return {
-    cholesky(a, n) {
+    cholesky(a, n, jitter = 0) {
       const l = new Float32Array(n * n);
-      return { l, info: addon.potrf(a, l, n) };
+      return { l, info: addon.potrf(a, l, n, jitter) };
     },
     solveTriangular(t, b, n, m, { lower, transpose = false }) {
       const out = new Float32Array(n * m);
@@ -112,6 +112,10 @@ export interface NativeFused {
   stationary(kind: (typeof STATIONARY_KINDS)[number], a: Float32Array, b: Float32Array | null, n1: number, n2: number, d: number, variance: number): Float32Array;
   /** NNGP and NTK [n1·n2] of a dense stack, `steps` encoded as in native/fused.h (5 numbers per step); x2 null = x1. */
   nnDense(x1: Float32Array, x2: Float32Array | null, n1: number, n2: number, d: number, steps: Float64Array, ntk: boolean): { nngp: Float32Array; ntk?: Float32Array };
+  /** Neighbourhood attention over precomputed windows (operators/attention/windows.ts): q, k [bh, n, d], v [bh, n, dv], index [n·kw], valid [n·kw] (null: no padding) → out [bh, n, dv]; a query with no valid key gives 0. Absent from an addon built before it. */
+  neighborhood?(q: Float32Array, k: Float32Array, v: Float32Array, index: Int32Array, valid: Float32Array | null, bh: number, n: number, d: number, dv: number, kw: number, scale: number): Float32Array;
+  /** softmax(scale·q·kᵀ)·v without the nq×nk matrix (query blocks × key tiles, online softmax): q [bh, nq, d], k [bh, nk, d], v [bh, nk, dv] → out [bh, nq, dv]; causal: query i sees key j iff j ≤ i + nk − nq, a query with none gives 0. Absent from an addon built before it. */
+  flashAttention?(q: Float32Array, k: Float32Array, v: Float32Array, bh: number, nq: number, nk: number, d: number, dv: number, scale: number, causal: boolean): Float32Array;
 }
 
 let fusedEnabled = !process.env.KERNELFLOW_DISABLE_FUSED;
@@ -124,7 +128,13 @@ export function setFusedKernels(enabled: boolean): boolean {
 }
 
 function nativeFused(addon: NativeAddon): NativeFused {
-  return {
+  // The attention kernels (native/attention.c) are optional: an addon built before them lacks them.
+  type F32 = Float32Array;
+  const attention = addon as NativeAddon & {
+    neighborhood?(q: F32, k: F32, v: F32, index: Int32Array, valid: F32 | null, out: F32, bh: number, n: number, d: number, dv: number, kw: number, scale: number): void;
+    flashAttention?(q: F32, k: F32, v: F32, out: F32, bh: number, nq: number, nk: number, d: number, dv: number, scale: number, causal: boolean): void;
+  };
+  const fused: NativeFused = {
     stationary(kind, a, b, n1, n2, d, variance) {
       const k = STATIONARY_KINDS.indexOf(kind);
       if (k < 0) throw new Error(`native backend: no fused stationary kernel '${kind}'`);
@@ -139,6 +149,21 @@ function nativeFused(addon: NativeAddon): NativeFused {
       return t ? { nngp, ntk: t } : { nngp };
     },
   };
+  if (attention.neighborhood) {
+    fused.neighborhood = (q, k, v, index, valid, bh, n, d, dv, kw, scale) => {
+      const out = new Float32Array(bh * n * dv);
+      attention.neighborhood!(q, k, v, index, valid, out, bh, n, d, dv, kw, scale);
+      return out;
+    };
+  }
+  if (attention.flashAttention) {
+    fused.flashAttention = (q, k, v, bh, nq, nk, d, dv, scale, causal) => {
+      const out = new Float32Array(bh * nq * dv);
+      attention.flashAttention!(q, k, v, out, bh, nq, nk, d, dv, scale, causal);
+      return out;
+    };
+  }
+  return fused;
 }
 
 function nativeKernels(tf: TF, addon: NativeAddon, fallback: (name: string) => KernelFunc): Map<string, KernelFunc> {

@@ -14,6 +14,11 @@ function perAxis<T>(value: T | T[], rank: number, name: string): T[] {
   return new Array<T>(rank).fill(value);
 }
 
+/** The native backend's fused kernel (NativeFused.neighborhood in core/run/native-backend.ts), when active. */
+interface NeighborhoodHook {
+  neighborhood?(q: Float32Array, k: Float32Array, v: Float32Array, index: Int32Array, valid: Float32Array | null, bh: number, n: number, d: number, dv: number, kw: number, scale: number): Float32Array;
+}
+
 /** Neighborhood attention (NATTEN semantics), 1-D and 2-D, by gathering the k windows: O(N·k), never N×N. */
 export const neighborhoodAttention = defineOperator({
   id: 'attention.neighborhood',
@@ -25,7 +30,8 @@ export const neighborhoodAttention = defineOperator({
     'Non-causal windows are shifted at borders (left = k//2, right = k//2 − (k even)), so every query sees exactly k keys ' +
     'per axis; dilation d applies the rule inside the groups i mod d; causal windows (per axis) are not clamped. ' +
     'kernel_size·dilation must not exceed the axis length. Implemented by gathering the windows: time and memory ' +
-    'O(N·k·(D+Dv)). Equals softmax attention under the window mask (float32, ~1e-6 relative).',
+    'O(N·k·(D+Dv)); on the native backend one fused C pass per query instead (no gathered copies). Equals softmax ' +
+    'attention under the window mask (float32, ~1e-6 relative).',
   examples: [
     { params: { kernel_size: 3, dilation: 2 }, inputs: { q: { shape: [1, 2, 12, 4] }, k: { shape: [1, 2, 12, 4] }, v: { shape: [1, 2, 12, 3] } } },
     { params: { rank: 2, kernel_size: [3, 2], causal: [true, false] }, inputs: { q: { shape: [1, 1, 5, 6, 4] }, k: { shape: [1, 1, 5, 6, 4] }, v: { shape: [1, 1, 5, 6, 3] } } },
@@ -73,7 +79,7 @@ export const neighborhoodAttention = defineOperator({
     out.push(sv[r + 2]);
     return { out };
   },
-  run: ({ q, k, v }, p, { tf }) => {
+  run: ({ q, k, v }, p, { tf, note }) => {
     const r = p.rank;
     const ks = perAxis(p.kernel_size, r, 'kernel_size');
     const ds = perAxis(p.dilation, r, 'dilation');
@@ -91,12 +97,22 @@ export const neighborhoodAttention = defineOperator({
         : gridWindows(axisWindows(spatial[0], ks[0], ds[0], cs[0]), axisWindows(spatial[1], ks[1], ds[1], cs[1]), spatial[0], spatial[1]);
     const n = spatial.reduce((s, x) => s * x, 1);
     const kw = win.k;
-    const idx = tf.tensor1d(win.index, 'int32');
     const anyPad = win.valid.some((x) => x === 0);
+    const scale = resolveScale(p.scale, dim);
+    const hook = (tf.backend() as { kernelflowFused?: NeighborhoodHook }).kernelflowFused;
+    // The fused kernel reads the backend's own arrays (dataSync: no copy on native) and needs no empty axis.
+    if (hook?.neighborhood && b * h * dim * dv > 0) {
+      note('kernel_path', 'native-fused');
+      const read = (t: typeof q) => t.dataSync() as Float32Array;
+      const out = hook.neighborhood(read(q), read(k), read(v), win.index, anyPad ? win.valid : null, b * h, n, dim, dv, kw, scale);
+      return { out: tf.tensor(out, v.shape, 'float32') };
+    }
+    note('kernel_path', 'generic');
+    const idx = tf.tensor1d(win.index, 'int32');
     const valid = anyPad ? tf.tensor2d(win.valid, [n, kw]) : null;
     const qf = tf.reshape(q, [b, h, n, 1, dim]);
     const kg = tf.reshape(tf.gather(tf.reshape(k, [b, h, n, dim]), idx, 2), [b, h, n, kw, dim]);
-    const logits = tf.mul(tf.sum(tf.mul(qf, kg), -1), resolveScale(p.scale, dim)); // [B,H,N,kw]
+    const logits = tf.mul(tf.sum(tf.mul(qf, kg), -1), scale); // [B,H,N,kw]
     const w = maskedSoftmax(tf, logits, valid);
     const vg = tf.reshape(tf.gather(tf.reshape(v, [b, h, n, dv]), idx, 2), [b, h, n, kw, dv]);
     const out = tf.sum(tf.mul(tf.expandDims(w, -1), vg), 3);

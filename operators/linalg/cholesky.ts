@@ -81,16 +81,17 @@ export async function choleskyFactor(tf: TF, a: Tensor, opts: CholeskyOptions = 
   // One download for the whole batch: tfjs-wasm's slice copies its entire input, so per-matrix
   // (and per-block) slicing of device tensors would cost O(size of A) each time.
   const all = await a.data();
-  const out = new Float32Array(count * n * n);
   const infos: CholeskyInfo[] = [];
+  let out: Float32Array | undefined;
   for (let i = 0; i < count; i++) {
     const host = all.subarray(i * n * n, (i + 1) * n * n) as Float32Array;
     const { l, info } = await choleskyHost(tf, host, n, opts, count === 1 ? undefined : i);
-    out.set(l, i * n * n);
     infos.push(info);
+    if (count === 1) out = l; // a single matrix: its factor is the result, no copy
+    else (out ??= new Float32Array(count * n * n)).set(l, i * n * n);
   }
   return {
-    l: tf.tensor(out, shape, 'float32'),
+    l: tf.tensor(out ?? new Float32Array(0), shape, 'float32'),
     infos,
     jitterUsed: Math.max(...infos.map((x) => x.jitter_used)),
   };
@@ -155,9 +156,10 @@ export async function choleskyMatrix(
 
 /** One attempt at a fixed jitter through LAPACK (double precision inside). */
 function factorWithLapack(lapack: LapackHook, host: ArrayLike<number>, n: number, jitter: number): { l: Float32Array } | { failedRow: number } {
-  const a = Float32Array.from(host as ArrayLike<number>);
-  if (jitter) for (let i = 0; i < n; i++) a[i * n + i] += jitter;
-  const { l, info } = lapack.cholesky(a, n);
+  // The jitter is added inside (in float64): no n² copy of A, which at n = 4096 cost more in
+  // page faults than the factorisation.
+  const a = host instanceof Float32Array ? host : Float32Array.from(host);
+  const { l, info } = lapack.cholesky(a, n, jitter);
   // LAPACK's info is the order of the first leading minor that is not positive definite.
   return info === 0 ? { l } : { failedRow: info - 1 };
 }

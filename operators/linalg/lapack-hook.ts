@@ -8,7 +8,8 @@
 import type { TF } from '../../core/operator/index.js';
 
 export interface LapackHook {
-  cholesky(a: Float32Array, n: number): { l: Float32Array; info: number };
+  /** L with A + jitter·I = L·Lᵀ (only A's lower triangle is read; A is not modified). */
+  cholesky(a: Float32Array, n: number, jitter?: number): { l: Float32Array; info: number };
   solveTriangular(t: Float32Array, b: Float32Array, n: number, m: number, options: { lower: boolean; transpose?: boolean }): Float32Array;
   /** LAPACK dsyevd: ascending eigenvalues, eigenvectors in the columns of `vectors` (row-major); info > 0: no convergence. */
   eigh?(a: Float32Array, n: number): { values: Float32Array; vectors: Float32Array; info: number };

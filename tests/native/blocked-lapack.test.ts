@@ -89,6 +89,21 @@ describe.skipIf(!probe.usable)(`native blocked Cholesky and solves${probe.usable
     for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) expect(l[i * n + j]).toBe(0);
   });
 
+  it('adds the jitter in float64 and reads only the lower triangle, across several update panels (n = 1200)', async () => {
+    const hook = await linalg();
+    const n = 1200; // trailing updates of 1008 columns: two 512-wide dgemm panels
+    const jitter = 0.25;
+    const a = spd(n, 6);
+    const shifted = a.slice();
+    for (let i = 0; i < n; i++) shifted[i * n + i] += jitter;
+    const input = Float32Array.from(a);
+    for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) input[i * n + j] = NaN; // never read
+    const { l, info } = hook.cholesky(input, n, jitter);
+    expect(info).toBe(0);
+    expect(maxRel(l, cholesky64(shifted, n))).toBeLessThan(1e-6);
+    expect(Number.isNaN(input[1])).toBe(true); // A itself is left as it was
+  });
+
   it('solves with L and Lᵀ, and with upper-triangular U and Uᵀ, across blocks', async () => {
     const hook = await linalg();
     const n = 450;
