@@ -20,6 +20,7 @@ export { argmin } from './metric/argmin.js';
 export { kurtosis } from './metric/kurtosis.js';
 export { mse } from './metric/mse.js';
 export { relError } from './metric/rel_error.js';
+export { timing } from './metric/timing.js';
 
 // Families with a library beside their operators export both from their index; registration keeps
 // the operators. (Listed as arrays: a bundler may turn module namespaces into plain objects.)

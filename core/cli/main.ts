@@ -131,7 +131,7 @@ export function buildProgram(): Command {
       if (o.queue !== undefined) {
         if (o.cache === false) throw new UsageError('--queue needs the shared cache: workers hand outputs back through it (drop --no-cache)');
         const [{ queueRun }, { submitOptionsOf }, { SharedDiskStore }] = await Promise.all([import('../queue/queue-run.js'), import('../queue/submit-options.js'), import('../queue/store.js')]);
-        process.exitCode = await queueRun(file, submitOptionsOf(o), { sets: setsOf(o.set), variant: o.variant, backend: o.backend, dataDirs: o.dataDir, plugins: o.plugin, out: o.out, check: o.check === true, store: new SharedDiskStore(cacheDirOf(o)) });
+        process.exitCode = await queueRun(file, submitOptionsOf(o), { sets: setsOf(o.set), variant: o.variant, backend: o.backend, dataDirs: o.dataDir, plugins: o.plugin, out: o.out, check: o.check === true, store: new SharedDiskStore(cacheDirOf(o)), registryFile: registryFileOf(o.registry) });
         return;
       }
       const options: RunCliOptions = {
@@ -180,16 +180,19 @@ export function buildProgram(): Command {
       const registryFile = registryFileOf(o.registry);
       const { SweepRecorder } = await import('../registry/record-sweep.js');
       const cacheDir = o.cache === false ? null : cacheDirOf(o);
-      const recorder = registryFile
-        ? await SweepRecorder.start(registryFile, { graphName: graph.name, graphFile: file, grid, outDir: out, backend: o.backend, pointsTotal: gridPoints(grid).length, cacheDir }, (line) => process.stderr.write(line + '\n'))
-        : undefined;
       let executor;
+      let queue: string | undefined;
       if (o.queue !== undefined) {
         if (jobs !== 1 || o.cache === false) throw new UsageError('--queue runs points on the workers, with their shared cache: drop --jobs and --no-cache');
         const [{ queueExecutor }, { submitOptionsOf }, { progressPrinter }] = await Promise.all([import('../queue/queue-sweep.js'), import('../queue/submit-options.js'), import('../queue/progress.js')]);
         const q = submitOptionsOf(o);
+        queue = q.address.display;
         executor = queueExecutor(q, { onProgress: progressPrinter(process.stderr), onSubmit: (id, n) => process.stderr.write(`sweep ${id}: ${n} job(s) on ${q.address.display} (cancel: kernelflow sweep cancel ${id})\n`) });
       }
+      // Queued points are recorded here as they come back, like local ones (record-sweep.ts).
+      const recorder = registryFile
+        ? await SweepRecorder.start(registryFile, { graphName: graph.name, graphFile: file, grid, outDir: out, backend: o.backend, pointsTotal: gridPoints(grid).length, cacheDir, queue }, (line) => process.stderr.write(line + '\n'))
+        : undefined;
       const result = await runSweep(file, {
         recorder, executor,
         grid, out, jobs, sets: setsOf(o.set), variant: o.variant, collect: o.collect.length ? o.collect : graph.sweep?.collect,

@@ -29,7 +29,7 @@ export function registerRunsCommand(program: Command): void {
         if (o.json) return void process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
         if (!rows.length) return void process.stdout.write('no runs recorded yet\n');
         process.stdout.write(table(['id', 'started', 'graph', 'backend', 'status', 'time', 'claims', 'sweep', 'folder'], rows.map((r) => [
-          String(r.id), r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.graph, r.backend, r.status, formatMs(r.durationMs),
+          String(r.id), r.startedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z'), r.graph, r.queued ? `${r.backend} on ${r.queued.worker ?? 'a queue worker'}` : r.backend, r.status, formatMs(r.durationMs),
           r.claims.total ? `${r.claims.passed}/${r.claims.total}` : '', r.sweep ? `${r.sweep.id}:${r.sweep.point}` : '', r.outDir ? relative(r.outDir) : '',
         ])) + '\n');
       } finally {
@@ -107,6 +107,7 @@ function formatRun(run: RecordedRun, sweep: ReturnType<typeof loadSweep>): strin
     `run ${run.id}: ${run.graph} — ${run.status}`,
     `graph:    ${run.graphFile} (sha256 ${m.graph.sha256.slice(0, 12)})`,
     `backend:  ${m.backend.name} (${m.backend.reason})`,
+    ...(run.queued ? [`worker:   ${run.queued.worker ?? '(unnamed)'} via ${run.queued.queue}`] : []),
     `started:  ${run.startedAt}, took ${formatMs(run.durationMs)}`,
     `params:   ${JSON.stringify(m.params)}`,
     `seed:     ${m.seed}`,
@@ -114,7 +115,7 @@ function formatRun(run: RecordedRun, sweep: ReturnType<typeof loadSweep>): strin
   const overrides = Object.keys(m.invocation.sets).length ? JSON.stringify(m.invocation.sets) : '';
   if (overrides || m.invocation.variant) lines.push(`overrides: ${[m.invocation.variant ? `--variant ${m.invocation.variant}` : '', overrides].filter(Boolean).join(' ')}`);
   if (run.outDir) lines.push(`folder:   ${relative(run.outDir)}`);
-  if (sweep) lines.push(`sweep:    ${sweep.id} (point ${run.sweep!.point} ${JSON.stringify(run.coords ?? {})} of ${sweep.pointsTotal}, in ${relative(sweep.outDir)})`);
+  if (sweep) lines.push(`sweep:    ${sweep.id} (point ${run.sweep!.point} ${JSON.stringify(run.coords ?? {})} of ${sweep.pointsTotal}, in ${relative(sweep.outDir)}${sweep.queue ? `, queued on ${sweep.queue}` : ''})`);
   lines.push('', table(['node', 'op', 'status', 'cache', 'time'], Object.entries(m.nodes).map(([id, n]) => [id, n.op, n.status, n.cache, formatMs(n.ms)])));
   const outputs = Object.entries(run.outputs);
   if (outputs.length) {

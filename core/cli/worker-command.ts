@@ -18,11 +18,12 @@ export function registerWorkerCommand(program: Command): void {
     .option('--plugin-dir <dir>', 'a folder whose plugin modules jobs may load; repeatable (default: none, built-in operators only)', (v: string, p: string[]) => [...p, v], [])
     .option('--cache-dir <dir>', 'the shared cache folder (default .kernelflow/cache or $KERNELFLOW_CACHE_DIR)')
     .option('--cache-memory <size>', 'memory cache budget per job thread, e.g. 512MB', '256MB')
+    .option('--name <name>', 'names this worker in the results it returns (the submitter records it in its run registry); default host:pid')
     .option('--lock-ms <ms>', 'how long a job stays locked without renewal: a dead worker\'s job is free again after it', '30000')
     .option('--stall-check-ms <ms>', 'how often to look for jobs of dead workers', '30000')
     .action(async (o) => {
       const { queueAddress } = await import('../queue/address.js');
-      const { startQueueWorker } = await import('../queue/worker.js');
+      const { startQueueWorker, defaultWorkerName } = await import('../queue/worker.js');
       (await import('@tensorflow/tfjs-core')).env().set('PROD', true);
       const address = queueAddress(o.queue);
       const concurrency = positiveInt(o.concurrency, '--concurrency');
@@ -36,11 +37,12 @@ export function registerWorkerCommand(program: Command): void {
         const active = await (await import('../run/backends.js')).activateBackend(o.backend);
         backend = `backend ${active.name} (${active.reason})`;
       }
+      const name = typeof o.name === 'string' && o.name ? o.name : defaultWorkerName();
       const running = await startQueueWorker(address, {
-        concurrency, backend: o.backend, pluginDirs, cacheDir, memoryBytes: parseByteSize(o.cacheMemory),
+        name, concurrency, backend: o.backend, pluginDirs, cacheDir, memoryBytes: parseByteSize(o.cacheMemory),
         lockMs: positiveInt(o.lockMs, '--lock-ms'), stallCheckMs: positiveInt(o.stallCheckMs, '--stall-check-ms'), log,
       });
-      log(`worker ready on ${address.display} (queue '${address.name}', prefix '${address.prefix}'): concurrency ${concurrency}, ${backend}, cache ${cacheDir}, plugins from ${pluginDirs.length ? pluginDirs.join(', ') : 'nowhere (built-ins only)'}`);
+      log(`worker ready on ${address.display} (queue '${address.name}', prefix '${address.prefix}') as '${name}': concurrency ${concurrency}, ${backend}, cache ${cacheDir}, plugins from ${pluginDirs.length ? pluginDirs.join(', ') : 'nowhere (built-ins only)'}`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const stop = () => {

@@ -84,6 +84,11 @@ export interface OperatorSpec<P extends TSchema, I extends PortMap, O extends Po
    */
   unsupportedBackends?: Record<string, string>;
   /**
+   * Outputs that measure the machine rather than compute a function of the inputs (wall-clock
+   * time), with what they measure: the conformance kit does not compare them across backends.
+   */
+  measured?: Record<string, string>;
+  /**
    * Static shape/dtype inference from input metas and params. Throw ShapeError on a mismatch.
    * Called only when every connected tensor input has a known rank. Omitted outputs stay unknown.
    */
@@ -112,6 +117,7 @@ export interface Operator {
   readonly stochastic: boolean;
   readonly examples?: OperatorExample[];
   readonly unsupportedBackends?: Record<string, string>;
+  readonly measured?: Record<string, string>;
   readonly shape?: (inputs: Record<string, Meta | Meta[] | undefined>, params: any, ctx: StaticContext) => Record<string, Shape | Meta | undefined>;
   readonly fingerprint?: (params: any, ctx: StaticContext) => string;
   readonly run: (inputs: Record<string, unknown>, params: any, ctx: RunContext) => unknown;

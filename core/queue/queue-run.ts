@@ -9,6 +9,7 @@ import { loadGraphFile } from '../document/load-graph.js';
 import { writeRun } from '../io/write-run.js';
 import type { JsonValue } from '../operator/values.js';
 import type { BackendName } from '../run/backends.js';
+import { recordRunSafely } from '../registry/record-run.js';
 import type { PointResult } from '../sweep/run-point.js';
 import { jobIdOf, makeJob } from './job.js';
 import { progressPrinter } from './progress.js';
@@ -26,6 +27,8 @@ export interface QueueRunOptions {
   check?: boolean;
   /** Where the workers' results are (the shared cache folder, as this machine sees it). */
   store: ResultStore;
+  /** The run registry to record the run in, here on the submitting machine (absent: not recorded). */
+  registryFile?: string;
 }
 
 /** Returns the exit code: 0 ok, 1 the run failed (or a claim failed with `check`). */
@@ -59,6 +62,14 @@ export async function queueRun(file: string, q: QueueSubmitOptions, o: QueueRunO
   for (const e of result.errors) process.stdout.write(`  ✗ ${e}\n`);
   for (const c of manifest.claims) process.stdout.write(`  ${c.pass ? 'PASS' : 'FAIL'}  ${c.node}: ${c.message}\n`);
   process.stdout.write(`written to ${path.relative(process.cwd(), outDir) || '.'}/ (manifest.json)\n`);
+  // Recorded by the submitter, not the worker: the worker may be on another machine with another
+  // registry; the run belongs where its outputs were written. Its node values are in the shared store.
+  if (o.registryFile && result.lineage) {
+    const runId = await recordRunSafely(o.registryFile, {
+      manifest, lineage: result.lineage, outDir, cacheDir: o.store.location, queued: { queue: q.address.display, worker: result.worker ?? null },
+    }, (line) => process.stderr.write(line + '\n'));
+    if (runId !== undefined) process.stdout.write(`recorded as run ${runId} (kernelflow runs show ${runId})\n`);
+  }
   if (manifest.status !== 'ok') return 1;
   return o.check && manifest.claims.some((c) => !c.pass) ? 1 : 0;
 }

@@ -5,6 +5,7 @@
  * Jobs that cannot succeed (invalid graph, refused plugin, cancelled) fail at once, without retries.
  */
 import type { Job, Worker as BullWorker } from 'bullmq';
+import os from 'node:os';
 import type { BackendName } from '../run/backends.js';
 import type { PointResult } from '../sweep/run-point.js';
 import type { QueueAddress } from './address.js';
@@ -28,6 +29,8 @@ export interface QueueWorkerOptions {
   /** How often this worker looks for stalled jobs (ms). */
   stallCheckMs?: number;
   log: (line: string) => void;
+  /** Names this worker in each result, so the submitter's registry says who ran what (default host:pid). */
+  name?: string;
 }
 
 const CANCEL_CHECK_MS = 500;
@@ -42,6 +45,7 @@ export interface RunningWorker {
 export async function startQueueWorker(address: QueueAddress, o: QueueWorkerOptions): Promise<RunningWorker> {
   const { Worker, UnrecoverableError } = await import('bullmq');
   const keys = kfKeys(address);
+  const name = o.name ?? defaultWorkerName();
   const store = new SharedDiskStore(o.cacheDir);
   const pool = o.concurrency > 1 ? new ThreadPool(o.concurrency, { cacheDir: o.cacheDir, memoryBytes: o.memoryBytes, backend: o.backend, pluginDirs: o.pluginDirs }) : undefined;
   const cache = pool ? undefined : store.cache(o.memoryBytes, (m) => o.log(`warning: ${m}`));
@@ -81,7 +85,7 @@ export async function startQueueWorker(address: QueueAddress, o: QueueWorkerOpti
     o.log(`job ${job.id} ${result.status} in ${(result.ms / 1000).toFixed(2)} s (${result.computed} computed, ${result.cached} cached)`);
     // A failed point is retried like a crash; its last attempt returns the failure, manifest and all.
     if (result.status === 'failed' && attempt < attempts) throw new Error(`point failed: ${result.errors.join('; ')}`);
-    return result;
+    return { ...result, worker: name };
   };
 
   const worker: BullWorker<GraphJob, PointResult> = new Worker(address.name, processor, {
@@ -103,6 +107,11 @@ export async function startQueueWorker(address: QueueAddress, o: QueueWorkerOpti
       await pool?.close();
     },
   };
+}
+
+/** `host:pid`: tells apart machines and the workers on one machine. */
+export function defaultWorkerName(): string {
+  return `${os.hostname()}:${process.pid}`;
 }
 
 function describeCoords(job: GraphJob): string {

@@ -16,6 +16,8 @@ export interface RunSummary {
   claims: { passed: number; total: number };
   outDir: string | null;
   sweep?: { id: number; point: string };
+  /** Set when a queue worker ran it: the queue (password hidden) and the worker's name, if known. */
+  queued?: { queue: string; worker: string | null };
 }
 
 /** A recorded run: its manifest plus what the registry adds (lineage, where its values are). */
@@ -44,6 +46,8 @@ interface RunRow {
   point_id: string | null;
   coords_json: string | null;
   manifest_json: string;
+  queue: string | null;
+  worker: string | null;
   passed: number;
   total: number;
 }
@@ -56,6 +60,7 @@ function summary(row: RunRow): RunSummary {
     id: row.id, graph: row.graph_name, status: row.status, backend: row.backend, startedAt: row.started_at, durationMs: row.duration_ms,
     claims: { passed: row.passed, total: row.total }, outDir: row.out_dir,
     ...(row.sweep_id !== null ? { sweep: { id: row.sweep_id, point: row.point_id ?? '' } } : {}),
+    ...(row.queue !== null ? { queued: { queue: row.queue, worker: row.worker } } : {}),
   };
 }
 
@@ -101,6 +106,8 @@ export interface RecordedSweep {
   pointsFailed: number | null;
   startedAt: string;
   finishedAt: string | null;
+  /** The queue its points ran on (`sweep --queue`), or null for a local sweep. */
+  queue: string | null;
   runs: number[];
 }
 
@@ -111,6 +118,7 @@ export function loadSweep(db: Registry, id: number): RecordedSweep | undefined {
   return {
     id, graph: String(row.graph_name), grid: JSON.parse(String(row.grid_json)), outDir: String(row.out_dir), status: String(row.status),
     pointsTotal: Number(row.points_total), pointsFailed: row.points_failed === null ? null : Number(row.points_failed),
-    startedAt: String(row.started_at), finishedAt: row.finished_at === null ? null : String(row.finished_at), runs,
+    startedAt: String(row.started_at), finishedAt: row.finished_at === null ? null : String(row.finished_at),
+    queue: row.queue === null || row.queue === undefined ? null : String(row.queue), runs,
   };
 }

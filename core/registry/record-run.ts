@@ -14,16 +14,19 @@ export interface RunToRecord {
   /** The disk cache the run used (its node results can be read back by key), or null. */
   cacheDir: string | null;
   sweep?: { id: number; pointId: string; coords: Record<string, unknown> };
+  /** A run executed by a queue worker: the queue (password hidden) and the worker's name. */
+  queued?: { queue: string; worker: string | null };
 }
 
 /** Inserts the run and returns its id. */
 export function recordRun(db: Registry, run: RunToRecord): number {
   const m = run.manifest;
   return db.transaction(() => {
-    const info = db.prepare(`INSERT INTO runs (graph_name, graph_file, graph_sha256, status, backend, started_at, duration_ms, out_dir, cache_dir, sweep_id, point_id, coords_json, manifest_json, recorded_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    const info = db.prepare(`INSERT INTO runs (graph_name, graph_file, graph_sha256, status, backend, started_at, duration_ms, out_dir, cache_dir, sweep_id, point_id, coords_json, manifest_json, recorded_at, queue, worker)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       m.graph.name, m.invocation.file, m.graph.sha256, m.status, m.backend.name, m.startedAt, m.durationMs, run.outDir, run.cacheDir,
       run.sweep?.id ?? null, run.sweep?.pointId ?? null, run.sweep ? JSON.stringify(run.sweep.coords) : null, JSON.stringify(m), new Date().toISOString(),
+      run.queued?.queue ?? null, run.queued?.worker ?? null,
     );
     const id = Number(info.lastInsertRowid);
     const node = db.prepare('INSERT INTO run_nodes (run_id, position, node, op, status, cache_key, lineage_key, lineage_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');

@@ -16,6 +16,8 @@ export interface SweepToRecord {
   backend: string;
   pointsTotal: number;
   cacheDir: string | null;
+  /** The queue its points were submitted to (`sweep --queue`, password hidden); absent for a local sweep. */
+  queue?: string;
 }
 
 export class SweepRecorder {
@@ -35,8 +37,8 @@ export class SweepRecorder {
       return recorder;
     }
     recorder.#guard((db) => {
-      const info = db.prepare(`INSERT INTO sweeps (graph_name, graph_file, grid_json, out_dir, backend, points_total, status, started_at)
-        VALUES (?, ?, ?, ?, ?, ?, 'running', ?)`).run(sweep.graphName, path.resolve(sweep.graphFile), JSON.stringify(sweep.grid), sweep.outDir, sweep.backend, sweep.pointsTotal, new Date().toISOString());
+      const info = db.prepare(`INSERT INTO sweeps (graph_name, graph_file, grid_json, out_dir, backend, points_total, status, started_at, queue)
+        VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)`).run(sweep.graphName, path.resolve(sweep.graphFile), JSON.stringify(sweep.grid), sweep.outDir, sweep.backend, sweep.pointsTotal, new Date().toISOString(), sweep.queue ?? null);
       recorder.#id = Number(info.lastInsertRowid);
     });
     return recorder;
@@ -47,7 +49,11 @@ export class SweepRecorder {
     return this.#id;
   }
 
-  /** Records a freshly computed point (resumed points were recorded by the run that computed them). */
+  /**
+   * Records a freshly computed point (resumed points were recorded by the run that computed them).
+   * Queued points are recorded here too, by the submitter, from the result the worker returned:
+   * workers may run on other machines, each with its own registry (or none).
+   */
   point(result: PointResult): void {
     if (!result.lineage) return;
     const lineage = result.lineage;
@@ -55,6 +61,7 @@ export class SweepRecorder {
       recordRun(db, {
         manifest: result.manifest, lineage, outDir: path.join(this.sweep.outDir, 'points', result.id), cacheDir: this.sweep.cacheDir,
         sweep: { id: this.#id!, pointId: result.id, coords: result.coords },
+        ...(this.sweep.queue !== undefined ? { queued: { queue: this.sweep.queue, worker: result.worker ?? null } } : {}),
       });
     });
   }

@@ -72,4 +72,11 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (run_id, position)
   );
   `,
+  // 2: where a run was executed when not in the recording process: the queue (address with the
+  // password hidden) and the worker that ran it (`kernelflow worker --name`, default host:pid).
+  `
+  ALTER TABLE runs ADD COLUMN queue TEXT;
+  ALTER TABLE runs ADD COLUMN worker TEXT;
+  ALTER TABLE sweeps ADD COLUMN queue TEXT;
+  `,
 ];

@@ -34,6 +34,8 @@ export interface PointResult {
   manifest: Manifest;
   /** Backend-free node identities, for the run registry (absent on points resumed from disk). */
   lineage?: Record<string, NodeLineage>;
+  /** The queue worker that ran the point (`kernelflow worker --name`); absent when run in-process. */
+  worker?: string;
 }
 
 export interface PointRunOptions {

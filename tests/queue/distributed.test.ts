@@ -4,67 +4,18 @@
  * sweep can be cancelled, and a worker killed mid-job (SIGKILL) loses nothing and breaks no cache
  * entry. Needs a Redis server: KERNELFLOW_TEST_REDIS=redis://host:port (`.ci/run` starts one).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskTier } from '../../core/cache/disk-tier.js';
-import { queueAddress } from '../../core/queue/address.js';
+import { QueueHarness, REDIS, waitFor, waitGraph as graph, warnSkipped, type WorkerProc } from './harness.js';
 
-const REDIS = process.env.KERNELFLOW_TEST_REDIS;
-if (!REDIS) console.warn('tests/queue/distributed.test.ts skipped: set KERNELFLOW_TEST_REDIS=redis://host:port to run the queue tests against a Redis server');
+warnSkipped('tests/queue/distributed.test.ts');
 
-const bin = path.resolve('bin/kernelflow.js');
-const graph = path.resolve('tests/queue/fixtures/wait-sweep.json');
-const pluginDir = path.resolve('tests/queue/fixtures/plugins');
+let h: QueueHarness;
 let work: string;
 let shared: string;
-const prefixes: string[] = [];
-
-/** A queue address with a prefix of its own, so runs of this test never see each other's jobs. */
-function queueUrl(): string {
-  const url = new URL(REDIS!);
-  const prefix = `kftest-${process.pid}-${Date.now().toString(36)}-${prefixes.length}`;
-  prefixes.push(prefix);
-  url.searchParams.set('prefix', prefix);
-  return url.toString();
-}
-
-async function waitFor(what: string, ok: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-interface WorkerProc {
-  proc: ChildProcess;
-  log: string;
-  /** Job ids this worker started, in order (one per attempt). */
-  starts(): string[];
-}
-
-async function startWorker(queue: string): Promise<WorkerProc> {
-  const proc = spawn(process.execPath, [bin, 'worker', '--queue', queue, '--plugin-dir', pluginDir, '--cache-dir', shared, '--backend', 'wasm', '--lock-ms', '5000', '--stall-check-ms', '1000'], { cwd: work, stdio: ['ignore', 'pipe', 'pipe'] });
-  const w: WorkerProc = { proc, log: '', starts: () => [...w.log.matchAll(/job (\S+) start:/g)].map((m) => m[1]) };
-  proc.stdout!.on('data', (d) => (w.log += d));
-  proc.stderr!.on('data', (d) => (w.log += d));
-  await waitFor('a worker to be ready', () => w.log.includes('worker ready') || proc.exitCode !== null);
-  if (!w.log.includes('worker ready')) throw new Error(`worker did not start:\n${w.log}`);
-  return w;
-}
-
-/** Runs the CLI without blocking this process (the workers' output keeps flowing). */
-function kf(args: string[], env: Record<string, string> = {}) {
-  const proc = spawn(process.execPath, [bin, ...args], { cwd: work, env: { ...process.env, KERNELFLOW_CACHE_DIR: path.join(work, 'local-cache'), ...env } });
-  const r = { proc, stdout: '', stderr: '', code: null as number | null };
-  proc.stdout.on('data', (d) => (r.stdout += d));
-  proc.stderr.on('data', (d) => (r.stderr += d));
-  const done = new Promise<typeof r>((resolve) => proc.on('close', (code) => resolve(Object.assign(r, { code }))));
-  return Object.assign(done, { live: r });
-}
+const kf = (args: string[], env: Record<string, string> = {}) => h.kf(args, env);
 
 const csv = (dir: string) => readFileSync(path.join(dir, 'sweep.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
 const sweepArgs = (grid: string, sets: string[], out: string) => ['sweep', graph, '--grid', grid, ...sets.flatMap((s) => ['--set', s]), '--collect', 'total', '--backend', 'wasm', '--out', path.join(work, out)];
@@ -76,24 +27,14 @@ describe.skipIf(!REDIS)('sweeps through a Redis queue', () => {
   const allStarts = () => [...a.starts(), ...b.starts()];
 
   beforeAll(async () => {
-    work = mkdtempSync(path.join(os.tmpdir(), 'kf-queue-'));
-    shared = path.join(work, 'shared-cache');
-    queue = queueUrl();
-    [a, b] = await Promise.all([startWorker(queue), startWorker(queue)]);
+    h = new QueueHarness();
+    ({ work, shared } = h);
+    queue = h.queueUrl();
+    [a, b] = await Promise.all([h.startWorker(queue), h.startWorker(queue)]);
   });
 
   afterAll(async () => {
-    for (const w of [a, b]) if (w && w.proc.exitCode === null) w.proc.kill('SIGKILL');
-    // Leave the shared Redis as we found it.
-    const { Queue } = await import('bullmq');
-    for (const prefix of prefixes) {
-      const q = new Queue('graphs', { connection: queueAddress(REDIS!).connection, prefix });
-      await q.obliterate({ force: true }).catch(() => {});
-      const client = await q.client;
-      const keys = (await client.runCommand('keys', [`${prefix}:*`]).catch(() => [])) as string[];
-      if (keys.length) await client.del(...keys);
-      await q.close();
-    }
+    await h?.cleanup(); // leave the shared Redis as we found it
   });
 
   it('a 12-point sweep on two workers gives the local sweep\'s results; re-submitting it runs nothing new', async () => {

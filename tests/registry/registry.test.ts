@@ -163,6 +163,28 @@ describe('the registry file', () => {
     expect(db.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
   });
 
+  it('upgrades a version-1 file in place: its runs stay, and queued runs can then be recorded', async () => {
+    const file = path.join(work, 'v1.sqlite');
+    const { default: Database } = await import('better-sqlite3');
+    const old = new Database(file);
+    old.exec(MIGRATIONS[0]);
+    old.pragma('user_version = 1');
+    old.close();
+    const run = loadRun(db, ids.cpu)!;
+    const toRecord = { manifest: run.manifest, lineage: run.lineage, outDir: run.outDir, cacheDir: run.cacheDir };
+    const v1 = await openRegistry(file);
+    try {
+      expect(v1.pragma('user_version', { simple: true })).toBe(MIGRATIONS.length);
+      const local = recordRun(v1, toRecord);
+      const queued = recordRun(v1, { ...toRecord, queued: { queue: 'redis://q:6379', worker: 'box:42' } });
+      expect(loadRun(v1, local)!.queued).toBeUndefined();
+      expect(loadRun(v1, queued)!.queued).toEqual({ queue: 'redis://q:6379', worker: 'box:42' });
+      expect(listRuns(v1, 5).map((r) => r.queued?.worker ?? null)).toEqual(['box:42', null]);
+    } finally {
+      v1.close();
+    }
+  });
+
   it('refuses a registry written by a newer schema, naming both versions', async () => {
     const file = path.join(work, 'newer.sqlite');
     (await openRegistry(file)).pragma(`user_version = ${MIGRATIONS.length + 1}`);
