@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "kernelflow_native",
-      "sources": ["kernelflow_native.c", "fused.c", "blocked-linalg.c", "attention.c"],
+      "sources": ["kernelflow_native.c", "fused.c", "blocked-linalg.c", "attention.c", "fft.c"],
       "cflags": ["-O3", "-fno-math-errno", "-fopenmp", "-std=gnu11", "-Wall", "-Wno-unknown-pragmas"],
       "cflags!": ["-O2", "-O0"],
       "ldflags": ["-fopenmp"],

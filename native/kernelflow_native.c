@@ -11,6 +11,7 @@
  *   potrf / trsm / syevd   LAPACK Cholesky, triangular solve, symmetric eigendecomposition (float64 inside)
  *   stationary / nnDense   fused kernels: Gram matrix + the whole per-entry map in one pass (fused.c)
  *   neighborhood / flashAttention   fused attention kernels (attention.c)
+ *   fft        batched complex FFT / inverse FFT over the innermost axis (fft.c)
  *   info / setThreads
  *
  * Every function writes into an output array the caller allocated (a JavaScript TypedArray), so
@@ -35,6 +36,7 @@
 #include "blocked-linalg.h"
 #include "fused.h"
 #include "attention.h"
+#include "fft.h"
 #include "page-advice.h"
 
 #define MAX_RANK 16
@@ -850,6 +852,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"nnDense", NULL, NnDense, NULL, NULL, NULL, napi_enumerable, NULL},
       {"neighborhood", NULL, kf_napi_neighborhood, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flashAttention", NULL, kf_napi_flash_attention, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"fft", NULL, kf_napi_fft, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -43,6 +43,8 @@ export interface NativeAddon {
   stationary(x1: F32, x2: F32 | null, n1: number, n2: number, d: number, kind: number, variance: number, out: F32): void;
   /** Fused: the NNGP (into nngp) and NTK (into ntk, null = not wanted) of a dense stack encoded as in native/fused.h. */
   nnDense(x1: F32, x2: F32 | null, n1: number, n2: number, d: number, steps: Float64Array, nngp: F32, ntk: F32 | null): void;
+  /** Batched complex FFT over the innermost axis of [batch, n] (native/fft.c), any n ≥ 1, double inside; inverse scaled by 1/n. Absent in addons built before it. */
+  fft?(re: F32, im: F32, outRe: F32, outIm: F32, batch: number, n: number, inverse: boolean): void;
   info(): NativeInfo;
   setThreads(n: number): void;
 }

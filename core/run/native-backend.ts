@@ -8,14 +8,16 @@
  *
  * Native kernels: BatchMatMul and _FusedMatMul (sgemm, batched with broadcasting, transposes),
  * binary ops with broadcasting (BINARY_OPS), unary ops (UNARY_OPS), Sum/Mean/Max/Min over any
- * axes, Transpose, Select — float32 (Transpose also int32). The backend instance also carries
- * `kernelflowLinalg` (LAPACK Cholesky, triangular solve, symmetric eigendecomposition): see
- * `NativeLinalg`; and `kernelflowFused` (fused kernel matrices: one Gram sgemm, then the whole
- * per-entry map in one C pass): see `NativeFused`.
+ * axes, Transpose, Select, Softmax — float32 (Transpose also int32); FFT and IFFT on complex64
+ * (./native-fft.ts). The backend instance also carries `kernelflowLinalg` (LAPACK Cholesky,
+ * triangular solve, symmetric eigendecomposition): see `NativeLinalg`; and `kernelflowFused`
+ * (fused kernel matrices: one Gram sgemm, then the whole per-entry map in one C pass; fused
+ * neighbourhood and softmax attention): see `NativeFused`.
  */
 import type * as TFCore from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { BINARY_OPS, REDUCE_OPS, STATIONARY_KINDS, UNARY_OPS, type NativeAddon } from './native-addon.js';
+import { nativeFftKernels } from './native-fft.js';
 
 type TF = typeof TFCore;
 
@@ -34,7 +36,7 @@ interface KernelArgs {
 
 /** Kernels the addon computes (the rest are cpu's). */
 export const NATIVE_KERNELS: readonly string[] = [
-  'BatchMatMul', '_FusedMatMul', ...BINARY_OPS, ...UNARY_OPS, ...REDUCE_OPS, 'Transpose', 'Select', 'Softmax',
+  'BatchMatMul', '_FusedMatMul', ...BINARY_OPS, ...UNARY_OPS, ...REDUCE_OPS, 'Transpose', 'Select', 'Softmax', 'FFT', 'IFFT',
 ];
 
 /** Registers backend 'native' and its kernels (once). Needs tfjs-backend-cpu and a loaded addon. */
@@ -328,6 +330,9 @@ function nativeKernels(tf: TF, addon: NativeAddon, fallback: (name: string) => K
     for (const t of [max, shifted, e, sum]) backend.disposeIntermediateTensorInfo(t);
     return out;
   });
+
+  // ---- FFT / IFFT (native/fft.c via core/run/native-fft.ts; cpu's when the addon predates fft) ----
+  for (const [name, fn] of nativeFftKernels(addon, (real, imag, backend) => call('Complex', { inputs: { real, imag }, backend }))) def(name, fn);
 
   return kernels;
 }
