@@ -5,23 +5,7 @@ import { neighborhoodAttention, softmaxAttention } from '../../operators/attenti
 import { testBackends, useBackend } from '../helpers/backends.js';
 import { testContext } from '../helpers/context.js';
 import { params } from '../helpers/dense-reference.js';
-import { call, makeQkv, refAttention, relErr, tensorsOf } from './reference.js';
-
-/**
- * Independent window rule, written from the group lists: the keys of query i are k consecutive members
- * of its dilation group, starting at clamp(p − k//2, 0, Lg − k) (non-causal), or the members p−k < p′ ≤ p (causal).
- */
-function refWindow(n: number, k: number, d: number, causal: boolean): Set<number>[] {
-  const sets: Set<number>[] = [];
-  for (let i = 0; i < n; i++) {
-    const members: number[] = [];
-    for (let j = i % d; j < n; j += d) members.push(j);
-    const p = members.indexOf(i);
-    const keys = causal ? members.filter((_, t) => t <= p && t > p - k) : members.slice(Math.min(Math.max(p - Math.floor(k / 2), 0), members.length - k)).slice(0, k);
-    sets.push(new Set(keys));
-  }
-  return sets;
-}
+import { call, makeQkv, refAttention, refWindow, relErr, tensorsOf } from './reference.js';
 
 const meta = (shape: (number | null)[]) => ({ kind: 'tensor' as const, dtype: 'float32' as const, shape });
 const sctx = { node: 'n', op: 'attention.neighborhood', resolvePath: (p: string) => p };

@@ -152,3 +152,19 @@ export function refS2Allowed(h: number, i: number, j: number, o: S2Ref): boolean
   for (let t = r; t <= qb; t += o.vs) blocks.add(t);
   return blocks.has(kb);
 }
+
+/**
+ * Independent window rule, written from the group lists: the keys of query i are k consecutive members
+ * of its dilation group, starting at clamp(p − k//2, 0, Lg − k) (non-causal), or the members p−k < p′ ≤ p (causal).
+ */
+export function refWindow(n: number, k: number, d: number, causal: boolean): Set<number>[] {
+  const sets: Set<number>[] = [];
+  for (let i = 0; i < n; i++) {
+    const members: number[] = [];
+    for (let j = i % d; j < n; j += d) members.push(j);
+    const p = members.indexOf(i);
+    const keys = causal ? members.filter((_, t) => t <= p && t > p - k) : members.slice(Math.min(Math.max(p - Math.floor(k / 2), 0), members.length - k)).slice(0, k);
+    sets.push(new Set(keys));
+  }
+  return sets;
+}

@@ -20,7 +20,7 @@ import type { Operator } from '../../core/operator/index.js';
 import { neighborhoodAttention, softmaxAttention } from '../../operators/attention/index.js';
 import { testContext } from '../helpers/context.js';
 import { params } from '../helpers/dense-reference.js';
-import { call, causalAllowed, makeQkv, refAttention, relErr, type Allowed, type Qkv } from '../attention/reference.js';
+import { call, causalAllowed, makeQkv, refAttention, refWindow, relErr, type Allowed, type Qkv } from '../attention/reference.js';
 
 const probe = await probeBackend('native');
 
@@ -47,19 +47,6 @@ async function runOp(op: Operator, x: Qkv, given: Record<string, unknown>, fused
 
 /** Max |a − b| / max(1, max |b|), as relErr, between two float32 results. */
 const diff = (a: Float32Array, b: Float32Array) => relErr(a, Array.from(b));
-
-/** Keys of query i under NATTEN's rule, written from the dilation group lists (as tests/attention/neighborhood.test.ts). */
-function refWindow(n: number, k: number, d: number, causal: boolean): Set<number>[] {
-  const sets: Set<number>[] = [];
-  for (let i = 0; i < n; i++) {
-    const members: number[] = [];
-    for (let j = i % d; j < n; j += d) members.push(j);
-    const p = members.indexOf(i);
-    const keys = causal ? members.filter((_, t) => t <= p && t > p - k) : members.slice(Math.min(Math.max(p - Math.floor(k / 2), 0), members.length - k)).slice(0, k);
-    sets.push(new Set(keys));
-  }
-  return sets;
-}
 
 /** Fused and generic agree with each other and with the float64 reference; returns the fused output. */
 async function compare(op: Operator, x: Qkv, given: Record<string, unknown>, allowed: Allowed | undefined, tol: number, label: string, grid?: [number, number]) {
