@@ -23,6 +23,8 @@
 #include <omp.h>
 #endif
 #include "fastmath.h"
+#include "napi-args.h"
+#include "thread-scratch.h"
 
 /* A 128 × 1024 float score tile (512 KB) stays in L2; measured best of 64–256 × 256–4096 at N = 4096. */
 #define QUERY_BLOCK 128
@@ -33,17 +35,10 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Per-thread scratch, kept between calls (OpenMP's worker threads persist). */
 
-static _Thread_local float *tile_buf;
-static _Thread_local size_t tile_len;
+static _Thread_local void *tile_buf;
+static _Thread_local size_t tile_bytes;
 
-static float *thread_tile(size_t count) {
-  if (tile_len < count) {
-    free(tile_buf);
-    tile_buf = malloc(sizeof(float) * count);
-    tile_len = tile_buf ? count : 0;
-  }
-  return tile_buf;
-}
+static float *thread_tile(size_t count) { return thread_scratch(&tile_buf, &tile_bytes, sizeof(float) * count); }
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static int64_t clamp64(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : (x > hi ? hi : x); }
@@ -206,34 +201,6 @@ int kf_flash_attention(const float *q, const float *k, const float *v, float *ou
 /* ------------------------------------------------------------------------------------------ */
 /* N-API wrappers: argument checks, then the kernels above. */
 
-static int throw_type(napi_env env, const char *msg) {
-  napi_throw_type_error(env, NULL, msg);
-  return 0;
-}
-
-static int f32_arg(napi_env env, napi_value v, float **data, size_t *length) {
-  bool is = false;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  void *p;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &type, length, &p, &ab, &offset) != napi_ok ||
-      type != napi_float32_array) {
-    return throw_type(env, "kernelflow_native: attention arrays must be Float32Arrays");
-  }
-  *data = p;
-  return 1;
-}
-
-static int dim_arg(napi_env env, napi_value v, int64_t *out) {
-  double x;
-  if (napi_get_value_double(env, v, &x) != napi_ok || x != floor(x) || x < 1 || x > 2147483647.0) {
-    return throw_type(env, "kernelflow_native: attention sizes must be integers in [1, 2^31)");
-  }
-  *out = (int64_t)x;
-  return 1;
-}
-
 /* len == a·b·c, in double (exact below 2^53), so that huge sizes cannot overflow into a match. */
 static int holds(size_t len, int64_t a, int64_t b, int64_t c) { return (double)len == (double)a * (double)b * (double)c; }
 
@@ -261,7 +228,7 @@ napi_value kf_napi_neighborhood(napi_env env, napi_callback_info info) {
   size_t lq, lk, lv, lvalid = 0, lout, lindex;
   int64_t bh, n, d, dv, kw;
   double scale;
-  if (!f32_arg(env, argv[0], &q, &lq) || !f32_arg(env, argv[1], &k, &lk) || !f32_arg(env, argv[2], &v, &lv)) return NULL;
+  if (!f32_arg(env, argv[0], &q, &lq, "attention") || !f32_arg(env, argv[1], &k, &lk, "attention") || !f32_arg(env, argv[2], &v, &lv, "attention")) return NULL;
   napi_typedarray_type itype;
   napi_value ab;
   size_t offset;
@@ -272,10 +239,10 @@ napi_value kf_napi_neighborhood(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "kernelflow_native: index must be an Int32Array");
     return NULL;
   }
-  if (!is_nullish(env, argv[4]) && !f32_arg(env, argv[4], &valid, &lvalid)) return NULL;
-  if (!f32_arg(env, argv[5], &out, &lout)) return NULL;
-  if (!dim_arg(env, argv[6], &bh) || !dim_arg(env, argv[7], &n) || !dim_arg(env, argv[8], &d) || !dim_arg(env, argv[9], &dv) ||
-      !dim_arg(env, argv[10], &kw))
+  if (!is_nullish(env, argv[4]) && !f32_arg(env, argv[4], &valid, &lvalid, "attention")) return NULL;
+  if (!f32_arg(env, argv[5], &out, &lout, "attention")) return NULL;
+  if (!size_arg(env, argv[6], &bh, 2147483647.0, "attention") || !size_arg(env, argv[7], &n, 2147483647.0, "attention") || !size_arg(env, argv[8], &d, 2147483647.0, "attention") || !size_arg(env, argv[9], &dv, 2147483647.0, "attention") ||
+      !size_arg(env, argv[10], &kw, 2147483647.0, "attention"))
     return NULL;
   if (napi_get_value_double(env, argv[11], &scale) != napi_ok) return range_fail(env, "kernelflow_native: scale must be a number");
   if (!holds(lq, bh, n, d) || lk != lq || !holds(lv, bh, n, dv) || lout != lv || !holds(lindex, n, kw, 1) || (valid && lvalid != lindex)) {
@@ -296,10 +263,10 @@ napi_value kf_napi_flash_attention(napi_env env, napi_callback_info info) {
   int64_t bh, nq, nk, d, dv;
   double scale;
   bool causal;
-  if (!f32_arg(env, argv[0], &q, &lq) || !f32_arg(env, argv[1], &k, &lk) || !f32_arg(env, argv[2], &v, &lv) || !f32_arg(env, argv[3], &out, &lout))
+  if (!f32_arg(env, argv[0], &q, &lq, "attention") || !f32_arg(env, argv[1], &k, &lk, "attention") || !f32_arg(env, argv[2], &v, &lv, "attention") || !f32_arg(env, argv[3], &out, &lout, "attention"))
     return NULL;
-  if (!dim_arg(env, argv[4], &bh) || !dim_arg(env, argv[5], &nq) || !dim_arg(env, argv[6], &nk) || !dim_arg(env, argv[7], &d) ||
-      !dim_arg(env, argv[8], &dv))
+  if (!size_arg(env, argv[4], &bh, 2147483647.0, "attention") || !size_arg(env, argv[5], &nq, 2147483647.0, "attention") || !size_arg(env, argv[6], &nk, 2147483647.0, "attention") || !size_arg(env, argv[7], &d, 2147483647.0, "attention") ||
+      !size_arg(env, argv[8], &dv, 2147483647.0, "attention"))
     return NULL;
   if (napi_get_value_double(env, argv[9], &scale) != napi_ok || napi_get_value_bool(env, argv[10], &causal) != napi_ok) {
     return range_fail(env, "kernelflow_native: flashAttention needs a numeric scale and a boolean causal");

@@ -18,6 +18,7 @@
 #include "fft.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -25,6 +26,8 @@
 #endif
 #include "fastmath.h"
 #include "page-advice.h"
+#include "napi-args.h"
+#include "thread-scratch.h"
 
 /* batch·m below which a call stays on one thread. */
 #define FFT_PAR_MIN (1 << 15)
@@ -76,9 +79,8 @@ static void pow2_free(Pow2 *p) {
   free(p->rev);
 }
 
-/* The log2 m butterfly stages over data already in bit-reversed order; natural order out. */
-CLONES static void butterflies(double *restrict re, double *restrict im, const Pow2 *p) {
-  const int64_t m = p->m;
+/* The first butterfly stage (pairs, twiddle 1) over m bit-reversed points. */
+static inline void first_stage(double *restrict re, double *restrict im, int64_t m) {
   for (int64_t s = 0; s + 1 < m; s += 2) {
     const double ar = re[s], ai = im[s], br = re[s + 1], bi = im[s + 1];
     re[s] = ar + br;
@@ -86,20 +88,31 @@ CLONES static void butterflies(double *restrict re, double *restrict im, const P
     re[s + 1] = ar - br;
     im[s + 1] = ai - bi;
   }
+}
+
+/* One decimation-in-time stage of half-width h over m points (twiddles wr, wi of that stage). */
+static inline void dit_stage(double *restrict re, double *restrict im, int64_t m, int64_t h, const double *restrict wr, const double *restrict wi) {
+  for (int64_t s = 0; s < m; s += 2 * h) {
+    double *restrict xr = re + s, *restrict xi = im + s, *restrict yr = re + s + h, *restrict yi = im + s + h;
+#pragma omp simd
+    for (int64_t j = 0; j < h; j++) {
+      const double tr = wr[j] * yr[j] - wi[j] * yi[j];
+      const double ti = wr[j] * yi[j] + wi[j] * yr[j];
+      yr[j] = xr[j] - tr;
+      yi[j] = xi[j] - ti;
+      xr[j] += tr;
+      xi[j] += ti;
+    }
+  }
+}
+
+/* The log2 m butterfly stages over data already in bit-reversed order; natural order out. */
+CLONES static void butterflies(double *restrict re, double *restrict im, const Pow2 *p) {
+  const int64_t m = p->m;
+  first_stage(re, im, m);
   for (int64_t h = 2; h < m; h <<= 1) {
     const double *restrict wr = p->tw_re + h - 1, *restrict wi = p->tw_im + h - 1;
-    for (int64_t s = 0; s < m; s += 2 * h) {
-      double *restrict xr = re + s, *restrict xi = im + s, *restrict yr = re + s + h, *restrict yi = im + s + h;
-#pragma omp simd
-      for (int64_t j = 0; j < h; j++) {
-        const double tr = wr[j] * yr[j] - wi[j] * yi[j];
-        const double ti = wr[j] * yi[j] + wi[j] * yr[j];
-        yr[j] = xr[j] - tr;
-        yi[j] = xi[j] - ti;
-        xr[j] += tr;
-        xi[j] += ti;
-      }
-    }
+    dit_stage(re, im, m, h, wr, wi);
   }
 }
 
@@ -195,17 +208,10 @@ static const Plan *plan_get(int64_t n) {
 /* Rows */
 
 /* Per-thread row buffer, kept between calls (OpenMP's worker threads persist). */
-static _Thread_local double *row_buf;
-static _Thread_local size_t row_len;
+static _Thread_local void *row_buf;
+static _Thread_local size_t row_bytes;
 
-static double *thread_row(size_t count) {
-  if (row_len < count) {
-    free(row_buf);
-    row_buf = malloc(sizeof(double) * count);
-    row_len = row_buf ? count : 0;
-  }
-  return row_buf;
-}
+static double *thread_row(size_t count) { return thread_scratch(&row_buf, &row_bytes, sizeof(double) * count); }
 
 /* One row; sgn = −1 conjugates input and output (the inverse), scale = 1/n for the inverse. */
 static void fft_row(const Plan *pl, const float *xr, const float *xi, float *yr, float *yi, double *re, double *im, double sgn, double scale) {
@@ -274,32 +280,213 @@ int kf_fft(const float *re, const float *im, float *out_re, float *out_im, int64
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Kernelised attention with a Toeplitz (relative-position) bias, the whole feature loop fused
+ * (kf_rpe_fft in fft.h).
+ *
+ * For head b (head index b mod heads) and value column d ≤ Dv (column Dv is the constant 1 of
+ * the denominator) one task computes acc[i] = Σ_l φq[i,l]·(C·x_l)[i], x_l[j] = φk[j,l]·[V,1][j,d],
+ * features in increasing l, so each output element has one fixed summation order whatever the
+ * number of threads. C is the Toeplitz matrix of c, embedded in a circulant of length
+ * L = 2^⌈log2(2N−1)⌉ whose real column's spectrum (divided by L) is computed once per head. Since
+ * C is real, two features go through one complex FFT: z = x_l + i·x_{l+1}, C·z = C·x_l + i·C·x_{l+1}.
+ * The forward transform is decimation in frequency (natural order in, bit-reversed out; its first
+ * stage folded into the load, since z is zero past N ≤ L/2), the product with the spectrum (also
+ * bit-reversed) is taken in place, and the inverse is conj(DIT(conj ·)) (bit-reversed in, natural
+ * out; its last stage only for the first half, the N outputs needed): no permutation pass. Double
+ * precision throughout; the numerators are rounded to float32 once, then divided by the double
+ * denominator. φ arrays are transposed to [bh, m, N] first; all scratch (per calling thread, and
+ * per OpenMP worker) is kept between calls. */
+
+/* Task work (complex values through the transforms) below which a call stays on one thread. */
+#define RPE_PAR_MIN (1 << 16)
+
+/* Decimation-in-frequency stages h = h0, h0/2, …, 1 (twiddles exp(−πi·j/h) at offset h − 1). */
+CLONES static void dif_stages(double *restrict re, double *restrict im, const Pow2 *p, int64_t h0) {
+  const int64_t m = p->m;
+  for (int64_t h = h0; h >= 2; h >>= 1) {
+    const double *restrict wr = p->tw_re + h - 1, *restrict wi = p->tw_im + h - 1;
+    for (int64_t s = 0; s < m; s += 2 * h) {
+      double *restrict xr = re + s, *restrict xi = im + s, *restrict yr = re + s + h, *restrict yi = im + s + h;
+#pragma omp simd
+      for (int64_t j = 0; j < h; j++) {
+        const double dr = xr[j] - yr[j], di = xi[j] - yi[j];
+        xr[j] += yr[j];
+        xi[j] += yi[j];
+        yr[j] = dr * wr[j] - di * wi[j];
+        yi[j] = dr * wi[j] + di * wr[j];
+      }
+    }
+  }
+  if (h0 >= 1) first_stage(re, im, m);
+}
+
+/* Decimation-in-time stages (bit-reversed in, natural out); with m ≥ 4 the last stage only
+ * writes the first half [0, m/2). */
+CLONES static void dit_half(double *restrict re, double *restrict im, const Pow2 *p) {
+  const int64_t m = p->m;
+  first_stage(re, im, m);
+  for (int64_t h = 2; h < m; h <<= 1) {
+    const double *restrict wr = p->tw_re + h - 1, *restrict wi = p->tw_im + h - 1;
+    if (2 * h == m) {
+      double *restrict xr = re, *restrict xi = im, *restrict yr = re + h, *restrict yi = im + h;
+#pragma omp simd
+      for (int64_t j = 0; j < h; j++) {
+        xr[j] += wr[j] * yr[j] - wi[j] * yi[j];
+        xi[j] += wr[j] * yi[j] + wi[j] * yr[j];
+      }
+      break;
+    }
+    dit_stage(re, im, m, h, wr, wi);
+  }
+}
+
+/* One (head, column) task: acc[i] = Σ_l fq[l][i]·(C·(fk[l] ⊙ xv))[i], l in increasing order.
+ * fq, fk: this head's transposed features [m][n]; cf: the head's spectrum / L (bit-reversed);
+ * zr, zi: L doubles each. */
+CLONES static void rpe_task(const Pow2 *p, const float *fq, const float *fk, const double *xv, const double *cf_re, const double *cf_im, int64_t n, int64_t m_feat,
+                            double *restrict acc, double *restrict zr, double *restrict zi) {
+  const int64_t L = p->m, h = L / 2;
+  for (int64_t i = 0; i < n; i++) acc[i] = 0.0;
+  for (int64_t l = 0; l < m_feat; l += 2) {
+    const int two = l + 1 < m_feat;
+    const float *restrict ka = fk + l * n, *restrict kb = fk + (l + (two ? 1 : 0)) * n;
+    const double sb = two ? 1.0 : 0.0;
+    if (L == 1) {
+      zr[0] = (double)ka[0] * xv[0];
+      zi[0] = sb * (double)kb[0] * xv[0];
+    } else {
+      /* First DIF stage on z = x_a + i·x_b, zero past n (n ≤ L/2): z[j] = x_j, z[j+h] = x_j·w_j. */
+      const double *restrict wr = p->tw_re + h - 1, *restrict wi = p->tw_im + h - 1;
+#pragma omp simd
+      for (int64_t j = 0; j < n; j++) {
+        const double a = (double)ka[j] * xv[j], b = sb * (double)kb[j] * xv[j];
+        zr[j] = a;
+        zi[j] = b;
+        zr[j + h] = a * wr[j] - b * wi[j];
+        zi[j + h] = a * wi[j] + b * wr[j];
+      }
+      for (int64_t j = n; j < h; j++) {
+        zr[j] = zi[j] = 0.0;
+        zr[j + h] = zi[j + h] = 0.0;
+      }
+      dif_stages(zr, zi, p, h / 2);
+    }
+    /* conj(Z·cf), then DIT: conj of the result is C·z. */
+#pragma omp simd
+    for (int64_t k = 0; k < L; k++) {
+      const double pr = zr[k] * cf_re[k] - zi[k] * cf_im[k];
+      const double pi = zr[k] * cf_im[k] + zi[k] * cf_re[k];
+      zr[k] = pr;
+      zi[k] = -pi;
+    }
+    dit_half(zr, zi, p);
+    const float *restrict qa = fq + l * n;
+    if (two) {
+      const float *restrict qb = fq + (l + 1) * n;
+#pragma omp simd
+      for (int64_t i = 0; i < n; i++) {
+        acc[i] += (double)qa[i] * zr[i];
+        acc[i] -= (double)qb[i] * zi[i];
+      }
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < n; i++) acc[i] += (double)qa[i] * zr[i];
+    }
+  }
+}
+
+/* Grows *buf to at least `bytes` (contents lost); huge-page advice on fresh memory. */
+/* thread_scratch, with the (large, calling-thread) buffers advised onto huge pages when grown. */
+static void *rpe_grow(void **buf, size_t *len, size_t bytes) {
+  const size_t had = *len;
+  void *p = thread_scratch(buf, len, bytes);
+  if (p && *len != had) advise_huge_pages(p, bytes);
+  return p;
+}
+
+/* Calling thread's scratch (the workers read it), and each worker's own. */
+static _Thread_local void *rpe_feat, *rpe_spec, *rpe_den, *rpe_work;
+static _Thread_local size_t rpe_feat_len, rpe_spec_len, rpe_den_len, rpe_work_len;
+
+int kf_rpe_fft(const float *fq, const float *fk, const float *v, const float *cexp, float *out, int64_t bh, int64_t heads, int64_t n, int64_t m_feat, int64_t dv,
+               int causal, double eps_term) {
+  int64_t L = 1;
+  while (L < 2 * n - 1) L <<= 1;
+  const Plan *pl = plan_get(L); /* a power of two: radix-2 only */
+  if (!pl) return -1;
+  const Pow2 *p = &pl->p;
+  const size_t feat = (size_t)bh * (size_t)m_feat * (size_t)n;
+  float *fqT = rpe_grow(&rpe_feat, &rpe_feat_len, 2 * feat * sizeof(float));
+  double *spec = rpe_grow(&rpe_spec, &rpe_spec_len, 2 * (size_t)heads * (size_t)L * sizeof(double));
+  double *den = rpe_grow(&rpe_den, &rpe_den_len, (size_t)bh * (size_t)n * sizeof(double));
+  if (!fqT || !spec || !den) return -1;
+  float *fkT = fqT + feat;
+  const int64_t tasks = bh * (dv + 1);
+  const int parallel = tasks > 1 && (double)tasks * (double)((m_feat + 1) / 2) * (double)L >= RPE_PAR_MIN;
+  int failed = 0;
+#pragma omp parallel if (parallel) reduction(| : failed)
+  {
+    /* Transposes [bh, n, m] → [bh, m, n], 256 rows a block. */
+    const int64_t nb = (n + 255) / 256;
+#pragma omp for schedule(static)
+    for (int64_t t = 0; t < bh * nb; t++) {
+      const int64_t b = t / nb, j0 = (t % nb) * 256, j1 = j0 + 256 < n ? j0 + 256 : n;
+      const float *sq = fq + b * n * m_feat, *sk = fk + b * n * m_feat;
+      float *dq = fqT + b * n * m_feat, *dk = fkT + b * n * m_feat;
+      for (int64_t l = 0; l < m_feat; l++)
+        for (int64_t j = j0; j < j1; j++) {
+          dq[l * n + j] = sq[j * m_feat + l];
+          dk[l * n + j] = sk[j * m_feat + l];
+        }
+    }
+    /* Spectrum of each head's circulant column, divided by L, bit-reversed (DIF). */
+#pragma omp for schedule(static)
+    for (int64_t hd = 0; hd < heads; hd++) {
+      double *cr = spec + 2 * hd * L, *ci = cr + L;
+      const float *c = cexp + hd * (2 * n - 1) + (n - 1); /* c[t] = exp(b_t − max b), t ∈ (−n, n) */
+      for (int64_t k = 0; k < L; k++) cr[k] = ci[k] = 0.0;
+      for (int64_t t = 0; t < n; t++) cr[t] = c[t];
+      if (!causal)
+        for (int64_t t = 1; t < n; t++) cr[L - t] = c[-t];
+      if (L > 1) dif_stages(cr, ci, p, L / 2);
+      const double inv = 1.0 / (double)L;
+      for (int64_t k = 0; k < L; k++) {
+        cr[k] *= inv;
+        ci[k] *= inv;
+      }
+    }
+    double *buf = rpe_grow(&rpe_work, &rpe_work_len, (2 * (size_t)L + 2 * (size_t)n) * sizeof(double));
+    if (!buf) failed = 1;
+#pragma omp barrier
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t t = 0; t < tasks; t++) {
+      if (!buf) continue;
+      const int64_t b = t / (dv + 1), d = t % (dv + 1), hd = b % heads;
+      double *zr = buf, *zi = buf + L, *xv = buf + 2 * L, *acc = xv + n;
+      const float *vb = v + b * n * dv;
+      for (int64_t j = 0; j < n; j++) xv[j] = d < dv ? (double)vb[j * dv + d] : 1.0;
+      const double *cr = spec + 2 * hd * L;
+      rpe_task(p, fqT + b * n * m_feat, fkT + b * n * m_feat, xv, cr, cr + L, n, m_feat, acc, zr, zi);
+      if (d < dv) {
+        float *o = out + b * n * dv + d;
+        for (int64_t i = 0; i < n; i++) o[i * dv] = (float)acc[i];
+      } else {
+        for (int64_t i = 0; i < n; i++) den[b * n + i] = acc[i];
+      }
+    }
+    /* out = num / (den + eps_term); a zero denominator divides by 1 (safeDiv). */
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < bh * n; r++) {
+      const double dd = den[r] + eps_term, s = dd == 0.0 ? 1.0 : dd;
+      float *o = out + r * dv;
+      for (int64_t c = 0; c < dv; c++) o[c] = (float)((double)o[c] / s);
+    }
+  }
+  return failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* N-API wrapper */
-
-static int f32_arg(napi_env env, napi_value v, float **data, size_t *length) {
-  bool is = false;
-  napi_typedarray_type type;
-  napi_value ab;
-  size_t offset;
-  void *p;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is || napi_get_typedarray_info(env, v, &type, length, &p, &ab, &offset) != napi_ok ||
-      type != napi_float32_array) {
-    napi_throw_type_error(env, NULL, "kernelflow_native: fft arrays must be Float32Arrays");
-    return 0;
-  }
-  *data = p;
-  return 1;
-}
-
-static int size_arg(napi_env env, napi_value v, int64_t *out) {
-  double x;
-  if (napi_get_value_double(env, v, &x) != napi_ok || x != floor(x) || x < 1 || x > 1073741824.0) {
-    napi_throw_type_error(env, NULL, "kernelflow_native: fft batch and n must be integers in [1, 2^30]");
-    return 0;
-  }
-  *out = (int64_t)x;
-  return 1;
-}
 
 napi_value kf_napi_fft(napi_env env, napi_callback_info info) {
   size_t argc = 7;
@@ -312,8 +499,8 @@ napi_value kf_napi_fft(napi_env env, napi_callback_info info) {
   size_t lre, lim, lor, loi;
   int64_t batch, n;
   bool inverse;
-  if (!f32_arg(env, argv[0], &re, &lre) || !f32_arg(env, argv[1], &im, &lim) || !f32_arg(env, argv[2], &out_re, &lor) ||
-      !f32_arg(env, argv[3], &out_im, &loi) || !size_arg(env, argv[4], &batch) || !size_arg(env, argv[5], &n))
+  if (!f32_arg(env, argv[0], &re, &lre, "fft") || !f32_arg(env, argv[1], &im, &lim, "fft") || !f32_arg(env, argv[2], &out_re, &lor, "fft") ||
+      !f32_arg(env, argv[3], &out_im, &loi, "fft") || !size_arg(env, argv[4], &batch, 1073741824.0, "fft") || !size_arg(env, argv[5], &n, 1073741824.0, "fft"))
     return NULL;
   if (napi_get_value_bool(env, argv[6], &inverse) != napi_ok) {
     napi_throw_type_error(env, NULL, "kernelflow_native: fft's inverse must be a boolean");
@@ -337,6 +524,47 @@ napi_value kf_napi_fft(napi_env env, napi_callback_info info) {
   advise_huge_pages(out_im, bytes);
   if (kf_fft(re, im, out_re, out_im, batch, n, inverse)) {
     napi_throw_range_error(env, NULL, "kernelflow_native: fft out of memory");
+    return NULL;
+  }
+  return NULL;
+}
+
+napi_value kf_napi_rpe_fft(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 12) {
+    napi_throw_type_error(env, NULL, "kernelflow_native: too few arguments");
+    return NULL;
+  }
+  float *fq, *fk, *v, *cexp, *out;
+  size_t lq, lk, lv, lc, lo;
+  int64_t bh, heads, n, m, dv;
+  bool causal;
+  double eps_term;
+  if (!f32_arg(env, argv[0], &fq, &lq, "rpeFft") || !f32_arg(env, argv[1], &fk, &lk, "rpeFft") || !f32_arg(env, argv[2], &v, &lv, "rpeFft") || !f32_arg(env, argv[3], &cexp, &lc, "rpeFft") ||
+      !f32_arg(env, argv[4], &out, &lo, "rpeFft") || !size_arg(env, argv[5], &bh, 1073741824.0, "rpeFft") || !size_arg(env, argv[6], &heads, 1073741824.0, "rpeFft") || !size_arg(env, argv[7], &n, 1073741824.0, "rpeFft") ||
+      !size_arg(env, argv[8], &m, 1073741824.0, "rpeFft") || !size_arg(env, argv[9], &dv, 1073741824.0, "rpeFft"))
+    return NULL;
+  if (napi_get_value_bool(env, argv[10], &causal) != napi_ok || napi_get_value_double(env, argv[11], &eps_term) != napi_ok) {
+    napi_throw_type_error(env, NULL, "kernelflow_native: rpeFft's causal must be a boolean and epsTerm a number");
+    return NULL;
+  }
+  if (bh % heads != 0 || (double)lq != (double)bh * n * m || lk != lq || (double)lv != (double)bh * n * dv || lo != lv || (double)lc != (double)heads * (2 * n - 1)) {
+    napi_throw_range_error(env, NULL, "kernelflow_native: rpeFft needs fq, fk [bh·n·m], v, out [bh·n·dv], cexp [heads·(2n−1)], heads dividing bh");
+    return NULL;
+  }
+  const char *o0 = (const char *)out, *o1 = (const char *)(out + lo);
+  const char *ins[4][2] = {{(const char *)fq, (const char *)(fq + lq)}, {(const char *)fk, (const char *)(fk + lk)}, {(const char *)v, (const char *)(v + lv)},
+                           {(const char *)cexp, (const char *)(cexp + lc)}};
+  for (int i = 0; i < 4; i++) {
+    if (o0 < ins[i][1] && ins[i][0] < o1) {
+      napi_throw_range_error(env, NULL, "kernelflow_native: rpeFft's output must not overlap its inputs");
+      return NULL;
+    }
+  }
+  advise_huge_pages(out, lo * sizeof(float));
+  if (kf_rpe_fft(fq, fk, v, cexp, out, bh, heads, n, m, dv, causal, eps_term)) {
+    napi_throw_range_error(env, NULL, "kernelflow_native: rpeFft out of memory");
     return NULL;
   }
   return NULL;

@@ -11,6 +11,18 @@
  * overlap the inputs. Returns 0, or -1 when it could not allocate. */
 int kf_fft(const float *re, const float *im, float *out_re, float *out_im, int64_t batch, int64_t n, int inverse);
 
+/* Kernelised attention with a Toeplitz bias, the whole feature loop (fft.c): for every b < bh
+ * (head b mod heads), out[b, i, :] = num_i / (den_i + eps_term) (den_i + eps_term = 0: num_i)
+ * with [num_i, den_i] = Σ_l fq[b,i,l]·Σ_j C[i,j]·fk[b,j,l]·[v[b,j,:], 1], C[i,j] = cexp[head, (i−j) + n − 1]
+ * (0 for j > i when causal). fq, fk [bh, n, m], v and out [bh, n, dv], cexp [heads, 2n − 1]; by
+ * circulant embedding and double-precision FFTs of length 2^⌈log2(2n−1)⌉. Results do not depend on
+ * the thread count. Returns 0, or -1 when it could not allocate. */
+int kf_rpe_fft(const float *fq, const float *fk, const float *v, const float *cexp, float *out, int64_t bh, int64_t heads, int64_t n, int64_t m, int64_t dv,
+               int causal, double eps_term);
+
+/* rpeFft(fq, fk, v, cexp, out, bh, heads, n, m, dv, causal: boolean, epsTerm: number). */
+napi_value kf_napi_rpe_fft(napi_env env, napi_callback_info info);
+
 /* fft(re, im, outRe, outIm, batch, n, inverse: boolean): all Float32Arrays of batch·n elements. */
 napi_value kf_napi_fft(napi_env env, napi_callback_info info);
 

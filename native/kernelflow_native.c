@@ -12,6 +12,7 @@
  *   stationary / nnDense   fused kernels: Gram matrix + the whole per-entry map in one pass (fused.c)
  *   neighborhood / flashAttention   fused attention kernels (attention.c)
  *   fft        batched complex FFT / inverse FFT over the innermost axis (fft.c)
+ *   rpeFft     fused kernelised attention with a Toeplitz (RPE) bias by FFT (fft.c)
  *   info / setThreads
  *
  * Every function writes into an output array the caller allocated (a JavaScript TypedArray), so
@@ -853,6 +854,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"neighborhood", NULL, kf_napi_neighborhood, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flashAttention", NULL, kf_napi_flash_attention, NULL, NULL, NULL, napi_enumerable, NULL},
       {"fft", NULL, kf_napi_fft, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"rpeFft", NULL, kf_napi_rpe_fft, NULL, NULL, NULL, napi_enumerable, NULL},
       {"info", NULL, Info, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setThreads", NULL, SetThreads, NULL, NULL, NULL, napi_enumerable, NULL},
   };

@@ -45,6 +45,8 @@ export interface NativeAddon {
   nnDense(x1: F32, x2: F32 | null, n1: number, n2: number, d: number, steps: Float64Array, nngp: F32, ntk: F32 | null): void;
   /** Batched complex FFT over the innermost axis of [batch, n] (native/fft.c), any n ≥ 1, double inside; inverse scaled by 1/n. Absent in addons built before it. */
   fft?(re: F32, im: F32, outRe: F32, outIm: F32, batch: number, n: number, inverse: boolean): void;
+  /** Fused kernelised attention with a Toeplitz (RPE) bias by FFT (native/fft.c kf_rpe_fft): fq, fk [bh·n·m], v, out [bh·n·dv], cexp [heads·(2n−1)]. Absent in addons built before it. */
+  rpeFft?(fq: F32, fk: F32, v: F32, cexp: F32, out: F32, bh: number, heads: number, n: number, m: number, dv: number, causal: boolean, epsTerm: number): void;
   info(): NativeInfo;
   setThreads(n: number): void;
 }

@@ -118,6 +118,8 @@ export interface NativeFused {
   neighborhood?(q: Float32Array, k: Float32Array, v: Float32Array, index: Int32Array, valid: Float32Array | null, bh: number, n: number, d: number, dv: number, kw: number, scale: number): Float32Array;
   /** softmax(scale·q·kᵀ)·v without the nq×nk matrix (query blocks × key tiles, online softmax): q [bh, nq, d], k [bh, nk, d], v [bh, nk, dv] → out [bh, nq, dv]; causal: query i sees key j iff j ≤ i + nk − nq, a query with none gives 0. Absent from an addon built before it. */
   flashAttention?(q: Float32Array, k: Float32Array, v: Float32Array, bh: number, nq: number, nk: number, d: number, dv: number, scale: number, causal: boolean): Float32Array;
+  /** Kernelised attention with a Toeplitz bias (attention.rpe_fft 'fft'): fq, fk [bh, n, m], v [bh, n, dv], cexp [heads, 2n−1] = c_{i−j} at (i−j)+n−1 (causal: c_t = 0 for t < 0) → out [bh, n, dv] = num/(den + epsTerm), a zero denominator dividing by 1 (safeDiv); double-precision FFTs of length 2^⌈log2(2n−1)⌉. Absent from an addon built before it. */
+  rpeFft?(fq: Float32Array, fk: Float32Array, v: Float32Array, cexp: Float32Array, bh: number, heads: number, n: number, m: number, dv: number, causal: boolean, epsTerm: number): Float32Array;
 }
 
 let fusedEnabled = !process.env.KERNELFLOW_DISABLE_FUSED;
@@ -162,6 +164,13 @@ function nativeFused(addon: NativeAddon): NativeFused {
     fused.flashAttention = (q, k, v, bh, nq, nk, d, dv, scale, causal) => {
       const out = new Float32Array(bh * nq * dv);
       attention.flashAttention!(q, k, v, out, bh, nq, nk, d, dv, scale, causal);
+      return out;
+    };
+  }
+  if (addon.rpeFft) {
+    fused.rpeFft = (fq, fk, v, cexp, bh, heads, n, m, dv, causal, epsTerm) => {
+      const out = new Float32Array(bh * n * dv);
+      addon.rpeFft!(fq, fk, v, cexp, out, bh, heads, n, m, dv, causal, epsTerm);
       return out;
     };
   }

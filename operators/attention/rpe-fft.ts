@@ -8,6 +8,11 @@ import { toeplitzBias } from './rpe-bias.js';
 /** Elements per block of features (block·(Dv+1)·L complex values are alive at once). */
 const FFT_BLOCK_ELEMENTS = 1 << 22;
 
+/** What the native backend's kernelflowFused offers this operator (NativeFused in core/run/native-backend.ts). */
+interface RpeFftHook {
+  rpeFft?(fq: Float32Array, fk: Float32Array, v: Float32Array, cexp: Float32Array, bh: number, heads: number, n: number, m: number, dv: number, causal: boolean, epsTerm: number): Float32Array;
+}
+
 /** Kernelised attention with relative positional encoding, the Toeplitz product by FFT (Luo et al., NeurIPS 2021). */
 export const rpeFftAttention = defineOperator({
   id: 'attention.rpe_fft',
@@ -20,7 +25,8 @@ export const rpeFftAttention = defineOperator({
     'rpe [H, 2N−1] holds b with rpe[h,(i−j)+N−1] = b_{i−j}; c = exp(b − max b) (the shift cancels; eps is rescaled to ' +
     'match). For each feature l the Toeplitz product C·(φ(K)_{:,l} ⊙ [V,1]) is a circulant embedding of length ' +
     'L = 2^⌈log₂(2N−1)⌉ multiplied by tf.spectral.rfft/irfft: O(m·Dv·N log N) time, memory O(N·Dv) per feature (features ' +
-    'in blocks). Causal: c_t = 0 for t < 0. Needs Nq = Nk. The wasm backend has no FFT kernels: the engine runs this ' +
+    'in blocks); on the native backend one fused C call does the whole feature loop (double-precision FFTs, two real ' +
+    'features per complex transform). Causal: c_t = 0 for t < 0. Needs Nq = Nk. The wasm backend has no FFT kernels: the engine runs this ' +
     'node on cpu there and records fallback "cpu" in the manifest. Float32 FFT round-off: ~1e-5 relative to the naive ' +
     'Toeplitz form in float64. method "direct" forms the N×N matrix (φ(Q)φ(K)ᵀ ⊙ C) instead: O(N²·m) time and ' +
     'memory, no FFT, the reference the FFT path is checked against.',
@@ -55,7 +61,7 @@ export const rpeFftAttention = defineOperator({
     if (proj?.shape) expectDim(proj.shape[1], d.D, 'proj [m,D] must match the head dimension D', '/inputs/proj');
     return { out: [d.B, d.H, d.Nq, d.Dv] };
   },
-  run: ({ q, k, v, rpe, proj }, p, { tf, seed }) => {
+  run: ({ q, k, v, rpe, proj }, p, { tf, seed, note }) => {
     const [b, h, n, dim] = dims4(q);
     const dv = dims4(v)[3];
     if (dims4(k)[2] !== n || rpe.shape[1] !== 2 * n - 1) throw new ShapeError('attention.rpe_fft: needs Nq = Nk = N and rpe [H, 2N−1]', '/inputs/rpe');
@@ -66,6 +72,17 @@ export const rpeFftAttention = defineOperator({
     const m = fq.shape[3]!;
     const eps = resolveEps(p.eps, map);
     const bmax = tf.max(rpe);
+    const hook = (tf.backend() as { kernelflowFused?: RpeFftHook }).kernelflowFused;
+    if (p.method === 'fft' && hook?.rpeFft && b * h * n * m * dv > 0) {
+      // native/fft.c: the whole feature loop in one call (double-precision FFTs), same c = exp(b − max b),
+      // eps·e^{−max b} and safeDiv rule as below.
+      note('kernel_path', 'native-fused');
+      const read = (t: Tensor) => t.dataSync() as Float32Array;
+      const epsTerm = eps > 0 ? read(tf.mul(tf.exp(tf.neg(bmax)), eps))[0] : 0;
+      const out = hook.rpeFft(read(fq), read(fk), read(v), read(tf.exp(tf.sub(rpe, bmax))), b * h, h, n, m, dv, p.causal, epsTerm);
+      return { out: tf.tensor(out, [b, h, n, dv], 'float32') };
+    }
+    note('kernel_path', 'generic');
     if (p.method === 'direct') {
       // (φ(Q)φ(K)ᵀ ⊙ C)·[V, 1] with C = exp(b − max b), zero above the diagonal when causal.
       let c = tf.exp(tf.sub(toeplitzBias(tf, rpe, n), bmax));
@@ -76,7 +93,7 @@ export const rpeFftAttention = defineOperator({
       if (eps > 0) den = tf.add(den, tf.mul(tf.exp(tf.neg(bmax)), eps));
       return { out: safeDiv(tf, num, den) };
     }
-    let len = 1;
+    let len = 2; // (at least 2: rfft of length 1 would give len/2 + 1 = 1.5 bins below)
     while (len < 2 * n - 1) len *= 2;
     // circulant first column per head: [t_0 … t_{N−1}, 0 …, t_{−(N−1)} … t_{−1}], shifted by max b
     const pos = tf.exp(tf.sub(tf.slice(rpe, [0, n - 1], [h, n]), bmax));
