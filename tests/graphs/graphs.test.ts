@@ -53,6 +53,9 @@ function tensorOf(v: StoredValue): { shape: number[]; data: ArrayLike<number> } 
   return v.tensor;
 }
 
+/** The slowest full-size graph takes ≈ 40 s on a loaded 2-core machine (lr-transfer-sharpness). */
+const FULL_SIZE_TIMEOUT_MS = 180_000;
+
 describe(`graphs at full size on ${fastest}`, () => {
   for (const file of graphs) {
     it(`${file} runs, its claims pass, it leaks no tensor`, async () => {
@@ -64,7 +67,7 @@ describe(`graphs at full size on ${fastest}`, () => {
       full.set(file, result.stored);
       result.dispose();
       expect(tf.memory().numTensors).toBe(before);
-    });
+    }, FULL_SIZE_TIMEOUT_MS);
   }
 });
 
