@@ -214,16 +214,8 @@ static napi_value range_fail(napi_env env, const char *msg) {
   return NULL;
 }
 
-#define ATTN_ARGS(count)                                                                     \
-  size_t argc = (count);                                                                     \
-  napi_value argv[(count)];                                                                  \
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < (count)) { \
-    napi_throw_type_error(env, NULL, "kernelflow_native: too few arguments");               \
-    return NULL;                                                                             \
-  }
-
 napi_value kf_napi_neighborhood(napi_env env, napi_callback_info info) {
-  ATTN_ARGS(12);
+  NAPI_ARGS(12);
   float *q, *k, *v, *valid = NULL, *out;
   size_t lq, lk, lv, lvalid = 0, lout, lindex;
   int64_t bh, n, d, dv, kw;
@@ -257,7 +249,7 @@ napi_value kf_napi_neighborhood(napi_env env, napi_callback_info info) {
 }
 
 napi_value kf_napi_flash_attention(napi_env env, napi_callback_info info) {
-  ATTN_ARGS(11);
+  NAPI_ARGS(11);
   float *q, *k, *v, *out;
   size_t lq, lk, lv, lout;
   int64_t bh, nq, nk, d, dv;

@@ -489,12 +489,7 @@ int kf_rpe_fft(const float *fq, const float *fk, const float *v, const float *ce
 /* N-API wrapper */
 
 napi_value kf_napi_fft(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 7) {
-    napi_throw_type_error(env, NULL, "kernelflow_native: too few arguments");
-    return NULL;
-  }
+  NAPI_ARGS(7);
   float *re, *im, *out_re, *out_im;
   size_t lre, lim, lor, loi;
   int64_t batch, n;
@@ -530,12 +525,7 @@ napi_value kf_napi_fft(napi_env env, napi_callback_info info) {
 }
 
 napi_value kf_napi_rpe_fft(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 12) {
-    napi_throw_type_error(env, NULL, "kernelflow_native: too few arguments");
-    return NULL;
-  }
+  NAPI_ARGS(12);
   float *fq, *fk, *v, *cexp, *out;
   size_t lq, lk, lv, lc, lo;
   int64_t bh, heads, n, m, dv;

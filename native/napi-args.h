@@ -11,6 +11,15 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Declares argv[count] holding the call's arguments; throws and returns NULL when fewer were given. */
+#define NAPI_ARGS(count)                                                                     \
+  size_t argc = (count);                                                                     \
+  napi_value argv[(count)];                                                                  \
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < (count)) { \
+    napi_throw_type_error(env, NULL, "kernelflow_native: too few arguments");               \
+    return NULL;                                                                             \
+  }
+
 /* A Float32Array's data and length; `what` names the function in the error. */
 static inline int f32_arg(napi_env env, napi_value v, float **data, size_t *length, const char *what) {
   bool is = false;
