@@ -157,17 +157,23 @@ async function execute(source: string | object, options: RunOptions, emit: (e: R
     const twin = inflight.get(node.key);
     const start = performance.now();
     let hit: { result: StoredResult; tier: 'memory' | 'disk' } | undefined;
-    try {
-      hit = twin ? { result: await twin.promise, tier: 'memory' } : await cache.get(node.key);
-    } catch {
-      return undefined; // the twin failed: this node computes (and fails) on its own
-    }
-    if (!hit) {
+    if (twin) {
+      try {
+        hit = { result: await twin.promise, tier: 'memory' };
+      } catch {
+        return undefined; // the twin failed: this node computes (and fails) on its own
+      }
+    } else {
+      // Claim the key before the first await: a twin looked up while the cache is read waits for
+      // this node instead of reading, missing and computing too.
       let settle!: { resolve(r: StoredResult): void; reject(e: unknown): void };
       const promise = new Promise<StoredResult>((resolve, reject) => (settle = { resolve, reject }));
       promise.catch(() => {}); // without a twin nobody awaits it
       inflight.set(node.key, { promise, ...settle });
-      return undefined;
+      hit = await cache.get(node.key).catch(() => undefined);
+      if (!hit) return undefined; // this node computes; runNode settles the claim
+      settle.resolve(hit.result);
+      inflight.delete(node.key);
     }
     const record = newRecord(id);
     emit({ type: 'node-start', node: id, op: node.op.id, time: new Date().toISOString() });

@@ -90,6 +90,27 @@ describe('cache', () => {
     r.dispose();
   });
 
+  it('a twin looked up while the other is still reading the cache waits for it instead of computing', async () => {
+    const { Cache } = await import('../../core/index.js');
+    // Cache reads that take time to answer: the roots (side, twin, c2) are looked up first and
+    // twin's answer (a miss) is the slowest, so c1 — looked up once c2 misses — asks for the same
+    // key while twin's read is still pending.
+    const delays = [10, 80, 10];
+    class SlowCache extends Cache {
+      override async get(key: string) {
+        const found = await super.get(key);
+        await new Promise((r) => setTimeout(r, delays.shift() ?? 0));
+        return found;
+      }
+    }
+    const graph = chain();
+    (graph.nodes as Record<string, unknown>).twin = { op: 'test.counted', inputs: { x: 'x' }, params: { factor: 2 } };
+    const r = await runGraph(graph, { backend: 'wasm', registry, cache: new SlowCache({ memoryBytes: 64e6, dir: null }) }).result;
+    expect((calls.get('c1') ?? 0) + (calls.get('twin') ?? 0)).toBe(1);
+    expect([r.manifest.nodes.c1.cache, r.manifest.nodes.twin.cache].sort()).toEqual(['hit', 'miss']);
+    r.dispose();
+  });
+
   it('changing one param recomputes only that node and its descendants', async () => {
     (await go(chain(3))).dispose();
     calls.clear();
