@@ -3,7 +3,7 @@ import { defineOperator, json, OperatorError, ParamError, table, tensor, tensors
 import type { TensorMeta } from '../../core/operator/index.js';
 import { mixSeed, Rng } from '../model/rng.js';
 import { recallAccuracy, recallLossAndGrads, type RecallData, type RecallModel, type RecallParamName, type RecallParams } from './attention-recall-lib.js';
-import { allFinite } from './lib.js';
+import { allFinite, divergedError } from './lib.js';
 import { noiseFloor, sampleRecall, tokenWidth, type RecallBatch, type RecallSpec } from './recall-task.js';
 
 // Independent random streams of the seed: the same seed gives the same initial weights whatever
@@ -134,13 +134,14 @@ export const attentionRecall = defineOperator({
         return row;
       };
       const divergence = (step: number, value: number, lastFinite: number, initial: number) =>
-        new OperatorError(
-          'diverged',
-          `training diverged at step ${step}: loss ${String(value)} (last finite loss ${Number.isFinite(lastFinite) ? lastFinite.toPrecision(6) : 'none'}); likely cause: ` +
-            (step === 0
-              ? 'the loss is not finite at initialisation: check init_std and logit_offset'
-              : `the learning rate ${p.lr} is too large for ${p.attention} attention (the loss went from ${initial.toPrecision(4)} to ${lastFinite.toPrecision(4)}) — try a smaller lr or init_std`),
-          { step, last_finite_loss: Number.isFinite(lastFinite) ? lastFinite : null, lr: p.lr, attention: p.attention },
+        divergedError(
+          step,
+          value,
+          lastFinite,
+          step === 0
+            ? 'the loss is not finite at initialisation: check init_std and logit_offset'
+            : `the learning rate ${p.lr} is too large for ${p.attention} attention (the loss went from ${initial.toPrecision(4)} to ${lastFinite.toPrecision(4)}) — try a smaller lr or init_std`,
+          { lr: p.lr, attention: p.attention },
         );
 
       const first = await logRow(0);

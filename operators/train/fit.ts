@@ -3,7 +3,7 @@ import { defineOperator, json, OperatorError, table, tensor, tensors, Type } fro
 import type { CheckpointState, JsonValue, RunContext, Static, Table } from '../../core/operator/index.js';
 import { checkParams, mlpForward, mlpPredict, paramNames, parseMlpModel, type MlpModel } from '../model/mlp-lib.js';
 import { mixSeed, Rng } from '../model/rng.js';
-import { allFinite, hessianTopEig, linearLossAndGrads, linearPredict, lossOf, mlpLossAndGrads, mlpNtk, sqNorm, targetsOf, type LossName } from './lib.js';
+import { allFinite, divergedError, hessianTopEig, linearLossAndGrads, linearPredict, lossOf, mlpLossAndGrads, mlpNtk, sqNorm, targetsOf, type LossName } from './lib.js';
 
 export const TRACKS = ['weight_norm', 'ntk_change', 'ntk_alignment', 'feature_change', 'sharpness'] as const;
 export type Track = (typeof TRACKS)[number];
@@ -475,10 +475,6 @@ function divergence(step: number, value: number, lastFinite: number, initial: nu
   } else {
     cause = `an overflow in the forward pass or the optimiser (lr ${p.optimizer.lr} under '${model.parameterization}'; effective rates ${lrText}); try a smaller lr${model.activation === 'quadratic' ? ' or ε' : ''}`;
   }
-  return new OperatorError(
-    'diverged',
-    `training diverged at step ${step}: loss ${String(value)} (last finite loss ${Number.isFinite(lastFinite) ? lastFinite.toPrecision(6) : 'none'}); likely cause: ${cause}`,
-    { step, last_finite_loss: Number.isFinite(lastFinite) ? lastFinite : null, lr: p.optimizer.lr, parameterization: model.parameterization, cause },
-  );
+  return divergedError(step, value, lastFinite, cause, { lr: p.optimizer.lr, parameterization: model.parameterization, cause });
 }
 

@@ -92,6 +92,19 @@ export async function allFinite(tf: TF, ts: Tensor[]): Promise<boolean> {
 }
 
 /**
+ * The `diverged` error every trainer throws when the loss stops being finite: the step, the value,
+ * the last finite loss and the trainer's own `cause`, with `details` for the error's data.
+ */
+export function divergedError(step: number, value: number, lastFinite: number, cause: string, details: Record<string, unknown> = {}): OperatorError {
+  const last = Number.isFinite(lastFinite) ? lastFinite : null;
+  return new OperatorError(
+    'diverged',
+    `training diverged at step ${step}: loss ${String(value)} (last finite loss ${last === null ? 'none' : lastFinite.toPrecision(6)}); likely cause: ${cause}`,
+    { step, last_finite_loss: last, ...details },
+  );
+}
+
+/**
  * Empirical NTK of an MLP (trace over outputs), Θ(x, x2)_ij = Σ_k Σ_θ c_θ·∂f_k(x_i)/∂θ·∂f_k(x2_j)/∂θ over the
  * `trainable` raw parameters with weights c_θ (default 1; learning rates give the NTK that governs GD), from
  * per-layer factors: ∂f/∂w_l = m_l·h_l ⊗ δ_l and ∂f/∂b_l = m_b·δ_l, δ_l = ∂f/∂z_l by one hand backward pass

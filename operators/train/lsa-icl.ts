@@ -3,7 +3,7 @@ import { defineOperator, expectDim, json, OperatorError, table, tensor, Type } f
 import type { Table } from '../../core/operator/index.js';
 import { expectWeightShape, gammaToLsa, lsaDims, lsaFeatures, lsaLossAndGrads, tokenDims } from '../model/lsa-icl-lib.js';
 import { Rng } from '../model/rng.js';
-import { allFinite } from './lib.js';
+import { allFinite, divergedError } from './lib.js';
 
 /** Trains one linear self-attention layer (W_KQ, W_PV) on in-context regression prompts. */
 export const lsaIclTrain = defineOperator({
@@ -125,11 +125,12 @@ export const lsaIclTrain = defineOperator({
         return row;
       };
       const divergence = (step: number, value: number, lastFinite: number, initial: number) =>
-        new OperatorError(
-          'diverged',
-          `training diverged at step ${step}: loss ${String(value)} (last finite loss ${Number.isFinite(lastFinite) ? lastFinite.toPrecision(6) : 'none'}); likely cause: ` +
-            (step === 0 ? 'non-finite tokens, targets or initial weights' : `the learning rate ${p.lr} is too large for ${p.optimizer} (the loss went from ${initial.toPrecision(4)} to ${lastFinite.toPrecision(4)}) — try a smaller lr or init_std`),
-          { step, last_finite_loss: Number.isFinite(lastFinite) ? lastFinite : null, lr: p.lr },
+        divergedError(
+          step,
+          value,
+          lastFinite,
+          step === 0 ? 'non-finite tokens, targets or initial weights' : `the learning rate ${p.lr} is too large for ${p.optimizer} (the loss went from ${initial.toPrecision(4)} to ${lastFinite.toPrecision(4)}) — try a smaller lr or init_std`,
+          { lr: p.lr },
         );
 
       const [b1, b2] = p.betas;
