@@ -232,7 +232,7 @@ napi_value kf_napi_neighborhood(napi_env env, napi_callback_info info) {
     return NULL;
   }
   if (!is_nullish(env, argv[4]) && !f32_arg(env, argv[4], &valid, &lvalid, "attention")) return NULL;
-  if (!f32_arg(env, argv[5], &out, &lout, "attention")) return NULL;
+  if (!f32_out_arg(env, argv[5], &out, &lout, "attention")) return NULL;
   if (!size_arg(env, argv[6], &bh, 2147483647.0, "attention") || !size_arg(env, argv[7], &n, 2147483647.0, "attention") || !size_arg(env, argv[8], &d, 2147483647.0, "attention") || !size_arg(env, argv[9], &dv, 2147483647.0, "attention") ||
       !size_arg(env, argv[10], &kw, 2147483647.0, "attention"))
     return NULL;
@@ -255,7 +255,7 @@ napi_value kf_napi_flash_attention(napi_env env, napi_callback_info info) {
   int64_t bh, nq, nk, d, dv;
   double scale;
   bool causal;
-  if (!f32_arg(env, argv[0], &q, &lq, "attention") || !f32_arg(env, argv[1], &k, &lk, "attention") || !f32_arg(env, argv[2], &v, &lv, "attention") || !f32_arg(env, argv[3], &out, &lout, "attention"))
+  if (!f32_arg(env, argv[0], &q, &lq, "attention") || !f32_arg(env, argv[1], &k, &lk, "attention") || !f32_arg(env, argv[2], &v, &lv, "attention") || !f32_out_arg(env, argv[3], &out, &lout, "attention"))
     return NULL;
   if (!size_arg(env, argv[4], &bh, 2147483647.0, "attention") || !size_arg(env, argv[5], &nq, 2147483647.0, "attention") || !size_arg(env, argv[6], &nk, 2147483647.0, "attention") || !size_arg(env, argv[7], &d, 2147483647.0, "attention") ||
       !size_arg(env, argv[8], &dv, 2147483647.0, "attention"))

@@ -494,8 +494,8 @@ napi_value kf_napi_fft(napi_env env, napi_callback_info info) {
   size_t lre, lim, lor, loi;
   int64_t batch, n;
   bool inverse;
-  if (!f32_arg(env, argv[0], &re, &lre, "fft") || !f32_arg(env, argv[1], &im, &lim, "fft") || !f32_arg(env, argv[2], &out_re, &lor, "fft") ||
-      !f32_arg(env, argv[3], &out_im, &loi, "fft") || !size_arg(env, argv[4], &batch, 1073741824.0, "fft") || !size_arg(env, argv[5], &n, 1073741824.0, "fft"))
+  if (!f32_arg(env, argv[0], &re, &lre, "fft") || !f32_arg(env, argv[1], &im, &lim, "fft") || !f32_out_arg(env, argv[2], &out_re, &lor, "fft") ||
+      !f32_out_arg(env, argv[3], &out_im, &loi, "fft") || !size_arg(env, argv[4], &batch, 1073741824.0, "fft") || !size_arg(env, argv[5], &n, 1073741824.0, "fft"))
     return NULL;
   if (napi_get_value_bool(env, argv[6], &inverse) != napi_ok) {
     napi_throw_type_error(env, NULL, "kernelflow_native: fft's inverse must be a boolean");
@@ -515,8 +515,6 @@ napi_value kf_napi_fft(napi_env env, napi_callback_info info) {
     return NULL;
   }
 #undef KF_OVERLAP
-  advise_huge_pages(out_re, bytes);
-  advise_huge_pages(out_im, bytes);
   if (kf_fft(re, im, out_re, out_im, batch, n, inverse)) {
     napi_throw_range_error(env, NULL, "kernelflow_native: fft out of memory");
     return NULL;
@@ -532,7 +530,7 @@ napi_value kf_napi_rpe_fft(napi_env env, napi_callback_info info) {
   bool causal;
   double eps_term;
   if (!f32_arg(env, argv[0], &fq, &lq, "rpeFft") || !f32_arg(env, argv[1], &fk, &lk, "rpeFft") || !f32_arg(env, argv[2], &v, &lv, "rpeFft") || !f32_arg(env, argv[3], &cexp, &lc, "rpeFft") ||
-      !f32_arg(env, argv[4], &out, &lo, "rpeFft") || !size_arg(env, argv[5], &bh, 1073741824.0, "rpeFft") || !size_arg(env, argv[6], &heads, 1073741824.0, "rpeFft") || !size_arg(env, argv[7], &n, 1073741824.0, "rpeFft") ||
+      !f32_out_arg(env, argv[4], &out, &lo, "rpeFft") || !size_arg(env, argv[5], &bh, 1073741824.0, "rpeFft") || !size_arg(env, argv[6], &heads, 1073741824.0, "rpeFft") || !size_arg(env, argv[7], &n, 1073741824.0, "rpeFft") ||
       !size_arg(env, argv[8], &m, 1073741824.0, "rpeFft") || !size_arg(env, argv[9], &dv, 1073741824.0, "rpeFft"))
     return NULL;
   if (napi_get_value_bool(env, argv[10], &causal) != napi_ok || napi_get_value_double(env, argv[11], &eps_term) != napi_ok) {
@@ -552,7 +550,6 @@ napi_value kf_napi_rpe_fft(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  advise_huge_pages(out, lo * sizeof(float));
   if (kf_rpe_fft(fq, fk, v, cexp, out, bh, heads, n, m, dv, causal, eps_term)) {
     napi_throw_range_error(env, NULL, "kernelflow_native: rpeFft out of memory");
     return NULL;

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "page-advice.h"
+
 /* Declares argv[count] holding the call's arguments; throws and returns NULL when fewer were given. */
 #define NAPI_ARGS(count)                                                                     \
   size_t argc = (count);                                                                     \
@@ -35,6 +37,14 @@ static inline int f32_arg(napi_env env, napi_value v, float **data, size_t *leng
     return 0;
   }
   *data = p;
+  return 1;
+}
+
+/* An output Float32Array: as f32_arg, then advised onto huge pages before its first write
+ * (page-advice.h), as every kernel output is. */
+static inline int f32_out_arg(napi_env env, napi_value v, float **data, size_t *length, const char *what) {
+  if (!f32_arg(env, v, data, length, what)) return 0;
+  advise_huge_pages(*data, *length * sizeof(float));
   return 1;
 }
 
