@@ -303,6 +303,13 @@ CLONES static void tanh_row(const float *restrict x, float *restrict o, int64_t 
   for (int64_t i = 0; i < n; i++) o[i] = tanh_fast(x[i]);
 }
 
+/* elu as tfjs defines it (exp(x) − 1 below 0, as the cpu and wasm kernels compute it), vectorised:
+ * libm's scalar expm1f made Elu 10× slower than exp here. */
+CLONES static void elu_row(const float *restrict x, float *restrict o, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; i++) o[i] = x[i] >= 0.0f ? x[i] : exp_fast(x[i]) - 1.0f;
+}
+
 #define UNARY_LOOP(EXPR) for (int64_t i = 0; i < n; i++) { const float v = x[i]; o[i] = (EXPR); } break;
 
 static void unary_range(int op, const float *restrict x, float *restrict o, int64_t n, float p1, float p2) {
@@ -321,7 +328,7 @@ static void unary_range(int op, const float *restrict x, float *restrict o, int6
     case U_TANH: tanh_row(x, o, n); break;
     case U_SIGMOID: sigmoid_row(x, o, n); break;
     case U_RELU: UNARY_LOOP(v < 0.0f ? 0.0f : v)
-    case U_ELU: UNARY_LOOP(v >= 0.0f ? v : expm1f(v))
+    case U_ELU: elu_row(x, o, n); break;
     case U_RELU6: UNARY_LOOP(v < 0.0f ? 0.0f : (v > 6.0f ? 6.0f : v))
     case U_LEAKYRELU: UNARY_LOOP(v < 0.0f ? p1 * v : v)
     case U_CLIP: UNARY_LOOP(v > p2 ? p2 : (v < p1 ? p1 : v))
